@@ -1,0 +1,1 @@
+"""Supervised trio tasks: dispatcher, group actors, channel actors, journal writer, event bus."""

@@ -1,0 +1,1 @@
+"""The edges: HTTP API, websocket stream, and notification channels."""

@@ -1,0 +1,1 @@
+"""Configuration loading: Alertmanager's alertmanager.yml plus Tocsin's extensions."""

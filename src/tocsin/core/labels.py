@@ -1,0 +1,205 @@
+"""Label sets: immutable, sorted, hashable, validated, fingerprinted like Prometheus.
+
+A `Labels` is the identity of an alert. Two rules shape it:
+
+* Equality, hashing and the fingerprint depend only on the (name, value) pairs, sorted by
+  name, so `{a=1,b=2}` and `{b=2,a=1}` are the same alert.
+* Names and values are interned: a fleet of 100,000 alerts that all say `env="prod"` holds one
+  `"prod"` string, not 100,000.
+
+The fingerprint is Prometheus' `model.LabelSet.Fingerprint`: 64-bit FNV-1a over each label
+name and value in name order, each followed by the separator byte 0xff. Alertmanager prints it
+as 16 lower-case hex digits, and so do we (`Labels.fingerprint_hex`).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Final
+
+__all__ = [
+    "InvalidLabel",
+    "Labels",
+    "fingerprint_of",
+    "validate_label_name",
+]
+
+_FNV_OFFSET64: Final = 14695981039346656037
+_FNV_PRIME64: Final = 1099511628211
+_MASK64: Final = (1 << 64) - 1
+_SEPARATOR: Final = 0xFF
+
+# Prometheus' classic label name rule (model.LabelNameRE), which Alertmanager 0.25 enforces.
+_LABEL_NAME_RE: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+
+
+class InvalidLabel(ValueError):
+    """A label name or value that Prometheus would reject.
+
+    `name` is the offending label name (as given), `reason` says why in words a person can act on.
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"label {name!r}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+def validate_label_name(name: str) -> None:
+    """Raise `InvalidLabel` unless `name` is a valid Prometheus label name."""
+    if not isinstance(name, str):
+        raise InvalidLabel(repr(name), f"label name must be a string, got {type(name).__name__}")
+    if not _LABEL_NAME_RE.match(name):
+        if not name:
+            raise InvalidLabel(name, "label name is empty")
+        raise InvalidLabel(name, "invalid label name: must match [a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _validate_value(name: str, value: str) -> None:
+    if not isinstance(value, str):
+        raise InvalidLabel(name, f"label value must be a string, got {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidLabel(name, "label value is not valid UTF-8") from exc
+
+
+def _fnv1a_update(h: int, data: bytes) -> int:
+    for b in data:
+        h = ((h ^ b) * _FNV_PRIME64) & _MASK64
+    return h
+
+
+def fingerprint_of(pairs: Iterable[tuple[str, str]]) -> int:
+    """The Prometheus fingerprint of name-sorted `(name, value)` pairs, as an unsigned 64-bit int."""
+    h = _FNV_OFFSET64
+    for name, value in pairs:
+        h = _fnv1a_update(h, name.encode("utf-8"))
+        h = ((h ^ _SEPARATOR) * _FNV_PRIME64) & _MASK64
+        h = _fnv1a_update(h, value.encode("utf-8"))
+        h = ((h ^ _SEPARATOR) * _FNV_PRIME64) & _MASK64
+    return h
+
+
+_intern = sys.intern
+
+
+class Labels(Mapping[str, str]):
+    """An immutable, name-sorted label set. Construct with `Labels.of(mapping)`.
+
+    Behaves as a read-only `Mapping[str, str]`. Equal label sets compare and hash equal whatever
+    order they were given in. `fingerprint` is computed once, on first use.
+    """
+
+    __slots__ = ("_fp", "_hash", "_map", "_pairs")
+
+    _pairs: tuple[tuple[str, str], ...]
+    _map: dict[str, str]
+    _hash: int | None
+    _fp: int | None
+
+    def __init__(self, pairs: tuple[tuple[str, str], ...] = ()) -> None:
+        # Internal constructor: `pairs` must already be sorted, unique and interned.
+        # Use `Labels.of` for anything that comes from outside.
+        self._pairs = pairs
+        self._map = dict(pairs)
+        self._hash = None
+        self._fp = None
+
+    @classmethod
+    def of(cls, labels: Mapping[str, str] | Iterable[tuple[str, str]], *, validate: bool = True) -> Labels:
+        """Build a label set from a mapping or from `(name, value)` pairs.
+
+        With `validate` (the default) every name must be a valid Prometheus label name and every
+        value a string; raises `InvalidLabel` naming the first offending label. A repeated name
+        in `pairs` is an error too. Empty values are kept: dropping them is the ingest layer's
+        decision (Alertmanager's API does so), not the label set's.
+        """
+        if isinstance(labels, Labels):
+            return labels
+        items = list(labels.items()) if isinstance(labels, Mapping) else list(labels)
+        if validate:
+            seen: set[str] = set()
+            for name, value in items:
+                validate_label_name(name)
+                _validate_value(name, value)
+                if name in seen:
+                    raise InvalidLabel(name, "duplicate label name")
+                seen.add(name)
+        items.sort()
+        return cls(tuple((_intern(n), _intern(v)) for n, v in items))
+
+    # -- Mapping protocol -------------------------------------------------------------------
+    def __getitem__(self, name: str) -> str:
+        return self._map[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n, _ in self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._map
+
+    def get_or_empty(self, name: str) -> str:
+        """The value of `name`, or "" when absent: Prometheus treats a missing label as empty."""
+        return self._map.get(name, "")
+
+    # -- identity ------------------------------------------------------------------------------
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """The `(name, value)` pairs, sorted by name."""
+        return self._pairs
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Labels):
+            return self._pairs == other._pairs
+        if isinstance(other, Mapping):
+            return self._map == dict(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if h is None:
+            h = self._hash = hash(self._pairs)
+        return h
+
+    @property
+    def fingerprint(self) -> int:
+        """Prometheus' `LabelSet.Fingerprint` of this set (unsigned 64-bit)."""
+        fp = self._fp
+        if fp is None:
+            fp = self._fp = fingerprint_of(self._pairs)
+        return fp
+
+    @property
+    def fingerprint_hex(self) -> str:
+        """The fingerprint as Alertmanager prints it: 16 lower-case hex digits."""
+        return f"{self.fingerprint:016x}"
+
+    # -- derived sets ---------------------------------------------------------------------------
+    def subset(self, names: Iterable[str]) -> Labels:
+        """The labels whose names are in `names` (absent ones are left out)."""
+        wanted = set(names)
+        return Labels(tuple(p for p in self._pairs if p[0] in wanted))
+
+    def without(self, names: Iterable[str]) -> Labels:
+        """The labels whose names are not in `names`."""
+        unwanted = set(names)
+        return Labels(tuple(p for p in self._pairs if p[0] not in unwanted))
+
+    def to_dict(self) -> dict[str, str]:
+        return dict(self._pairs)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f'{n}="{v}"' for n, v in self._pairs)
+        return "{" + inner + "}"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Labels, (self._pairs,))
+
+
+EMPTY_LABELS: Final = Labels()

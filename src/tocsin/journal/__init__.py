@@ -1,0 +1,1 @@
+"""The append-only msgpack event journal: framing, segments, group commit, snapshots, replay."""
