@@ -109,7 +109,9 @@ class Labels(Mapping[str, str]):
         self._fp = None
 
     @classmethod
-    def of(cls, labels: Mapping[str, str] | Iterable[tuple[str, str]], *, validate: bool = True) -> Labels:
+    def of(
+        cls, labels: Mapping[str, str] | Iterable[tuple[str, str]], *, validate: bool = True
+    ) -> Labels:
         """Build a label set from a mapping or from `(name, value)` pairs.
 
         With `validate` (the default) every name must be a valid Prometheus label name and every
@@ -130,6 +132,21 @@ class Labels(Mapping[str, str]):
                 seen.add(name)
         items.sort()
         return cls(tuple((_intern(n), _intern(v)) for n, v in items))
+
+    @classmethod
+    def from_trusted_map(cls, labels: Mapping[str, str]) -> Labels:
+        """A label set from a mapping already known valid (our own journal): no checks.
+
+        This is the replay hot path: it sorts (cheap when already sorted) and interns.
+        """
+        names = sorted(labels)
+        pairs = tuple(zip(map(_intern, names), map(_intern, map(labels.__getitem__, names))))
+        new = cls.__new__(cls)
+        new._pairs = pairs
+        new._map = dict(pairs)
+        new._hash = None
+        new._fp = None
+        return new
 
     # -- Mapping protocol -------------------------------------------------------------------
     def __getitem__(self, name: str) -> str:
