@@ -114,7 +114,7 @@ def test_unknown_type_newer_version_and_bad_payload_are_errors():
         CODEC.decode("no.such.event", 1, {})
     with pytest.raises(UnsupportedVersion, match="newer than this Tocsin knows"):
         CODEC.decode("circuit.closed", 99, {})
-    with pytest.raises(MalformedPayload, match="circuit.closed"):
+    with pytest.raises(MalformedPayload, match=r"circuit\.closed"):
         CODEC.decode("circuit.closed", 1, {"receiver": "r"})
 
 
@@ -157,7 +157,7 @@ def test_old_versions_load_through_upcasters():
     # A gap in the chain is an error that says which step is missing.
     gap = Codec(types={})
     gap.register(_WidgetV2)
-    with pytest.raises(UnsupportedVersion, match="no upcaster from test.widget v1 to v2"):
+    with pytest.raises(UnsupportedVersion, match=r"no upcaster from test\.widget v1 to v2"):
         gap.decode(tag, version, stored)
 
 

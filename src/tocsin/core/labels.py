@@ -140,7 +140,9 @@ class Labels(Mapping[str, str]):
         This is the replay hot path: it sorts (cheap when already sorted) and interns.
         """
         names = sorted(labels)
-        pairs = tuple(zip(map(_intern, names), map(_intern, map(labels.__getitem__, names))))
+        pairs = tuple(
+            zip(map(_intern, names), map(_intern, map(labels.__getitem__, names)), strict=True)
+        )
         new = cls.__new__(cls)
         new._pairs = pairs
         new._map = dict(pairs)
