@@ -131,7 +131,11 @@ class Labels(Mapping[str, str]):
                     raise InvalidLabel(name, "duplicate label name")
                 seen.add(name)
         items.sort()
-        return cls(tuple((_intern(n), _intern(v)) for n, v in items))
+        try:
+            return cls(tuple((_intern(n), _intern(v)) for n, v in items))
+        except TypeError:
+            # sys.intern refuses str subclasses (a StrEnum severity, say): keep their plain value.
+            return cls(tuple((_intern(str.__str__(n)), _intern(str.__str__(v))) for n, v in items))
 
     @classmethod
     def from_trusted_map(cls, labels: Mapping[str, str]) -> Labels:
