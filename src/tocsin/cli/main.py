@@ -1,24 +1,63 @@
-"""Entry point of the `tocsin` command."""
+"""Entry point of the `tocsin` command: argument parsing and dispatch to subcommands.
+
+Each subcommand lives in its own module and exposes `add_parser(subparsers)`; the module's
+`run(args) -> int` is what the parsed command calls. Exit codes: 0 success, 1 the command ran
+and found a problem (corrupt journal, failed check), 2 usage error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+from collections.abc import Sequence
+
+from tocsin import __version__
+from tocsin.cli import journal_cmd, run_cmd
+
+DEFAULT_DATA_DIR = "data"
+
+
+def default_data_dir() -> str:
+    """`$TOCSIN_DATA_DIR`, or `./data`."""
+    return os.environ.get("TOCSIN_DATA_DIR") or DEFAULT_DATA_DIR
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tocsin", description="Tocsin alert management daemon")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="tocsin",
+        description="Tocsin: route, group, escalate and notify alerts; audit them from the journal.",
+    )
+    parser.add_argument("--version", action="version", version=f"tocsin {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("TOCSIN_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+        help="log level (default: info, or $TOCSIN_LOG_LEVEL)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run_cmd.add_parser(sub, default_data_dir())
+    journal_cmd.add_parser(sub, default_data_dir())
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
         return 2
-    return 0
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return code
 
 
 if __name__ == "__main__":
