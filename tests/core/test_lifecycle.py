@@ -35,6 +35,7 @@ from tocsin.core.lifecycle import (
     IllegalCommand,
     ManualResolve,
     ReceiveAlert,
+    ReceiveAlerts,
     Unacknowledge,
     deadline_for,
     decide,
@@ -84,6 +85,34 @@ def test_group_wait_batches_alerts_into_one_first_notification():
     assert len(flushed[0].firing) == 3
     assert requested(out) == [("team", NotifyReason.FIRST_NOTIFICATION)]
     assert d.state.phase is Phase.FIRING
+
+
+def test_a_batch_opens_the_group_once_and_the_last_word_on_an_alert_wins():
+    d = Driver()
+    batch = (
+        alert("a"),
+        alert("gone", ends=T0 - SEC),  # resolved and never seen: nothing to say
+        alert("b", summary="first"),
+        alert("b", summary="second"),
+    )
+    out = d.do(ReceiveAlerts(batch, GROUP_KEY, GROUP_LABELS, POLICY))
+    assert [type(e) for e in out] == [GroupOpened, AlertReceived, AlertReceived]
+    assert out[2].alert.annotations["summary"] == "second"
+    # A later batch with one re-send, one update and one resolution: one event each, no reopen.
+    out = d.do(
+        ReceiveAlerts(
+            (alert("a"), alert("b", summary="third"), alert("c"), alert("a", ends=T0)),
+            GROUP_KEY,
+            GROUP_LABELS,
+            POLICY,
+        ),
+        at=T0 + 10 * SEC,
+    )
+    assert [(type(e).__name__, getattr(e, "change", None)) for e in out] == [
+        ("AlertResolved", None),
+        ("AlertReceived", AlertChange.UPDATED),
+        ("AlertReceived", AlertChange.NEW),
+    ]
 
 
 def test_an_alert_already_older_than_group_wait_flushes_at_once():
@@ -442,6 +471,7 @@ def _state_in(phase: Phase) -> GroupState:
 
 _ANY = {
     ReceiveAlert: ReceiveAlert(alert("z"), GROUP_KEY, GROUP_LABELS, POLICY),
+    ReceiveAlerts: ReceiveAlerts((alert("z"),), GROUP_KEY, GROUP_LABELS, POLICY),
     FlushDue: FlushDue(),
     ExpiryDue: ExpiryDue(),
     EscalationDue: EscalationDue(),

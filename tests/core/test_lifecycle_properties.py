@@ -27,10 +27,20 @@ from tocsin.core.lifecycle import (
     Acknowledge,
     IllegalCommand,
     ManualResolve,
+    ReceiveAlerts,
     Unacknowledge,
 )
 
-from .lifecycle_harness import ESCALATING, MIN, POLICY, SEC, Driver, alert
+from .lifecycle_harness import (
+    ESCALATING,
+    GROUP_KEY,
+    GROUP_LABELS,
+    MIN,
+    POLICY,
+    SEC,
+    Driver,
+    alert,
+)
 
 FORBIDDING = attrs.evolve(
     ESCALATING, acknowledge=False, escalation=attrs.evolve(ESCALATING.escalation, start_level=1)
@@ -43,6 +53,7 @@ steps = st.one_of(
         st.sampled_from(["firing", "resolved", "longer", "reworded", "old"]),
     ),
     st.tuples(st.just("wait"), st.integers(0, 6 * 60 * 60), st.just("")),
+    st.tuples(st.just("batch"), st.integers(0, 3), st.just("")),
     st.tuples(st.sampled_from(["ack", "unack", "resolve"]), st.just(0), st.just("")),
 )
 
@@ -51,6 +62,11 @@ def _apply(d: Driver, step: tuple[str, int, str], sent: dict) -> None:
     kind, n, variant = step
     if kind == "wait":
         d.run_until(d.now + n * SEC)
+        return
+    if kind == "batch":  # several alerts of the group in one ingest batch
+        batch = tuple(alert(f"i{i}", starts=d.now, ends=d.now + 4 * MIN) for i in range(n + 1))
+        d.do(ReceiveAlerts(batch, GROUP_KEY, GROUP_LABELS, d.policy))
+        sent.update((a.fingerprint, a) for a in batch)
         return
     if kind == "alert":
         name = f"i{n}"

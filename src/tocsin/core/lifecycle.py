@@ -77,6 +77,7 @@ __all__ = [
     "IllegalCommand",
     "ManualResolve",
     "ReceiveAlert",
+    "ReceiveAlerts",
     "Unacknowledge",
     "decide",
     "due_commands",
@@ -111,6 +112,16 @@ class ReceiveAlert(Command):
     alert: AlertData
     group_key: str
     group_labels: Any  # Labels; Any keeps attrs from validating on the hot path
+    policy: GroupPolicy
+
+
+@attrs.frozen
+class ReceiveAlerts(Command):
+    """Several alerts of one group at once (an ingest batch): one decision, one journal write."""
+
+    alerts: tuple[AlertData, ...]
+    group_key: str
+    group_labels: Any
     policy: GroupPolicy
 
 
@@ -154,6 +165,7 @@ _LIVE = frozenset({Phase.PENDING, Phase.FIRING, Phase.ACKNOWLEDGED})
 #: Which command each phase accepts. Anything else raises `IllegalCommand`.
 TRANSITIONS: dict[type[Command], frozenset[Phase]] = {
     ReceiveAlert: frozenset(Phase),
+    ReceiveAlerts: frozenset(Phase),
     FlushDue: _LIVE,
     ExpiryDue: _LIVE,
     EscalationDue: frozenset({Phase.FIRING}),
@@ -185,37 +197,57 @@ _PHASE_WHY = {
 
 # ---------------------------------------------------------------------------------- handlers
 def _receive(s: GroupState, c: ReceiveAlert, now: datetime) -> list[GroupEvent]:
-    alert = c.alert
-    if alert.starts_at is None:
-        alert = attrs.evolve(alert, starts_at=now)
-    fp = alert.fingerprint
+    return _receive_batch(s, (c.alert,), c, now)
+
+
+def _receive_many(s: GroupState, c: ReceiveAlerts, now: datetime) -> list[GroupEvent]:
+    return _receive_batch(s, c.alerts, c, now)
+
+
+def _receive_batch(
+    s: GroupState,
+    alerts: Sequence[AlertData],
+    c: ReceiveAlert | ReceiveAlerts,
+    now: datetime,
+) -> list[GroupEvent]:
     gid = s.group_id
-    resolved_now = alert.ends_at is not None and alert.ends_at <= now
-    if s.phase not in _LIVE:
-        if resolved_now:
-            return []  # a resolved alert we never saw firing: nobody needs to hear of it
-        return [
-            GroupOpened(gid, c.group_key, c.group_labels, c.policy, s.episode + 1, now),
-            AlertReceived(gid, alert, AlertChange.NEW, now),
-        ]
-    known = s.alerts.get(fp)
-    if known is None:
-        return [] if resolved_now else [AlertReceived(gid, alert, AlertChange.NEW, now)]
-    if known.resolved_at is not None:
-        return [] if resolved_now else [AlertReceived(gid, alert, AlertChange.REFIRED, now)]
-    if resolved_now:
-        assert alert.ends_at is not None
-        return [AlertResolved(gid, fp, ResolveReason.SOURCE_RESOLVED, alert.ends_at)]
-    old = known.alert
-    if (
-        alert.annotations != old.annotations
-        or alert.generator_url != old.generator_url
-        or alert.starts_at != old.starts_at
-    ):
-        return [AlertReceived(gid, alert, AlertChange.UPDATED, now)]
-    if alert.ends_at != known.ends_at:
-        return [AlertRefreshed(gid, fp, alert.ends_at, now)]
-    return []
+    # One decision per fingerprint: within a batch the last word about an alert wins.
+    latest: dict[str, AlertData] = {}
+    for alert in alerts:
+        if alert.starts_at is None:
+            alert = attrs.evolve(alert, starts_at=now)
+        latest[alert.fingerprint] = alert
+    out: list[GroupEvent] = []
+    live = s.phase in _LIVE
+    for fp, alert in latest.items():
+        resolved_now = alert.ends_at is not None and alert.ends_at <= now
+        known = s.alerts.get(fp) if live else None
+        if known is None:
+            if resolved_now:
+                continue  # a resolved alert we never saw firing: nobody needs to hear of it
+            if not live:
+                out.append(
+                    GroupOpened(gid, c.group_key, c.group_labels, c.policy, s.episode + 1, now)
+                )
+                live = True
+            out.append(AlertReceived(gid, alert, AlertChange.NEW, now))
+        elif known.resolved_at is not None:
+            if not resolved_now:
+                out.append(AlertReceived(gid, alert, AlertChange.REFIRED, now))
+        elif resolved_now:
+            assert alert.ends_at is not None
+            out.append(AlertResolved(gid, fp, ResolveReason.SOURCE_RESOLVED, alert.ends_at))
+        else:
+            old = known.alert
+            if (
+                alert.annotations != old.annotations
+                or alert.generator_url != old.generator_url
+                or alert.starts_at != old.starts_at
+            ):
+                out.append(AlertReceived(gid, alert, AlertChange.UPDATED, now))
+            elif alert.ends_at != known.ends_at:
+                out.append(AlertRefreshed(gid, fp, alert.ends_at, now))
+    return out
 
 
 def _expire(s: GroupState, c: ExpiryDue, now: datetime) -> list[GroupEvent]:
@@ -379,6 +411,7 @@ def _manual_resolve(s: GroupState, c: ManualResolve, now: datetime) -> list[Grou
 
 _HANDLERS: dict[type[Command], Callable[[GroupState, Any, datetime], list[GroupEvent]]] = {
     ReceiveAlert: _receive,
+    ReceiveAlerts: _receive_many,
     FlushDue: _flush,
     ExpiryDue: _expire,
     EscalationDue: _escalate,
