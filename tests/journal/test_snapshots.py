@@ -1,0 +1,167 @@
+"""Snapshot files and retention."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import struct
+import zlib
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from tocsin.journal import (
+    InvalidRecord,
+    RecordsCompacted,
+    Snapshot,
+    open_journal_reader,
+    open_segment_journal,
+)
+from tocsin.journal.snapshots import SnapshotStore
+
+from .conftest import draft, flip_byte, segment_files
+
+STATE = {"groups": {"g1": {"state": "firing", "alerts": [b"\x01", 2]}}, "silences": []}
+
+
+def snapshot_files(directory: Path) -> list[Path]:
+    return sorted((directory / "snapshots").glob("*.snap"))
+
+
+async def test_snapshot_file_layout(tmp_path: Path) -> None:
+    async with open_segment_journal(tmp_path) as journal:
+        await journal.append([draft(i) for i in range(5)])
+        await journal.save_snapshot(Snapshot(seq=5, ts=123_456, payload=STATE))
+    (path,) = snapshot_files(tmp_path)
+    assert path.name == f"{5:020d}.snap"
+    data = path.read_bytes()
+    magic, version, reserved, seq, ts, length, crc = struct.unpack_from("<4sHHQqII", data)
+    body = data[32:]
+    assert (magic, version, reserved, seq, ts) == (b"TSNP", 1, 0, 5, 123_456)
+    assert (length, crc) == (len(body), zlib.crc32(body))
+    assert msgpack.unpackb(body, raw=False) == STATE
+    assert not list((tmp_path / "snapshots").glob("*.tmp"))
+
+
+async def test_load_returns_the_newest_snapshot(tmp_path: Path) -> None:
+    async with open_segment_journal(tmp_path) as journal:
+        assert journal.load_snapshot() is None
+        await journal.append([draft(i) for i in range(5)])
+        await journal.save_snapshot(Snapshot(2, 1, {"n": 2}))
+        await journal.save_snapshot(Snapshot(4, 2, {"n": 4}))
+    async with open_segment_journal(tmp_path) as journal:
+        assert journal.load_snapshot() == Snapshot(4, 2, {"n": 4})
+
+
+@pytest.mark.parametrize("damage", ["flip body", "truncate", "bad magic", "empty"])
+async def test_a_bad_newest_snapshot_is_logged_and_the_previous_one_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    async with open_segment_journal(tmp_path) as journal:
+        await journal.append([draft(i) for i in range(5)])
+        await journal.save_snapshot(Snapshot(3, 1, {"n": 3}))
+        await journal.save_snapshot(Snapshot(5, 2, {"n": 5}))
+    newest = snapshot_files(tmp_path)[-1]
+    if damage == "flip body":
+        flip_byte(newest, 33)
+    elif damage == "truncate":
+        newest.write_bytes(newest.read_bytes()[:-1])
+    elif damage == "bad magic":
+        flip_byte(newest, 0)
+    else:
+        newest.write_bytes(b"")
+    with caplog.at_level(logging.ERROR, logger="tocsin.journal"):
+        async with open_segment_journal(tmp_path) as journal:
+            assert journal.load_snapshot() == Snapshot(3, 1, {"n": 3})
+    assert f"snapshot {newest} is invalid" in caplog.text
+    with open_journal_reader(tmp_path) as reader:
+        assert reader.load_snapshot() == Snapshot(3, 1, {"n": 3})
+
+
+async def test_a_snapshot_beyond_the_journal_is_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with open_segment_journal(tmp_path) as journal:
+        await journal.append([draft(i) for i in range(3)])
+        await journal.save_snapshot(Snapshot(2, 1, {"n": 2}))
+        with pytest.raises(InvalidRecord, match="beyond the last record"):
+            await journal.save_snapshot(Snapshot(4, 1, {}))
+    # As a crash with fsync="never" could leave: a snapshot newer than the surviving records.
+    SnapshotStore(tmp_path).write(Snapshot(9, 1, {"n": 9}))
+    async with open_segment_journal(tmp_path) as journal:
+        assert journal.load_snapshot() == Snapshot(2, 1, {"n": 2})
+    assert "beyond the journal's last record 3" in caplog.text
+
+
+async def test_an_unencodable_snapshot_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    async with open_segment_journal(tmp_path) as journal:
+        await journal.append([draft(1)])
+        with pytest.raises(InvalidRecord):
+            await journal.save_snapshot(Snapshot(1, 1, {"x": {1, 2}}))
+    assert snapshot_files(tmp_path) == []
+
+
+async def test_stray_temporary_snapshot_files_are_removed_on_open(tmp_path: Path) -> None:
+    async with open_segment_journal(tmp_path) as journal:
+        await journal.append([draft(1)])
+        await journal.save_snapshot(Snapshot(1, 1, {}))
+    stray = tmp_path / "snapshots" / f"{7:020d}.snap.tmp"
+    stray.write_bytes(b"half a snapshot")
+    async with open_segment_journal(tmp_path) as journal:
+        assert journal.load_snapshot() == Snapshot(1, 1, {})
+    assert not stray.exists()
+
+
+async def test_retention_keeps_two_snapshots_and_removes_only_covered_segments(
+    tmp_path: Path,
+) -> None:
+    unrelated = tmp_path / "notes.txt"
+    async with open_segment_journal(tmp_path, segment_bytes=150) as journal:
+        unrelated.write_text("not ours")
+        for i in range(1, 61):
+            await journal.append([draft(i)])
+        firsts = [int(p.stem) for p in segment_files(tmp_path)]
+        assert len(firsts) > 6
+        for seq in (10, 25, 40):
+            await journal.save_snapshot(Snapshot(seq, seq, {"at": seq}))
+        remaining = [int(p.stem) for p in segment_files(tmp_path)]
+        assert [p.name for p in snapshot_files(tmp_path)] == [
+            f"{25:020d}.snap",
+            f"{40:020d}.snap",
+        ]
+        # Removed: exactly the segments whose last record (next first - 1) is <= 25.
+        expected_removed = [first for first, nxt in itertools.pairwise(firsts) if nxt - 1 <= 25]
+        assert remaining == [f for f in firsts if f not in expected_removed]
+        assert remaining[0] <= 26
+        assert unrelated.read_text() == "not ours"
+        assert (tmp_path / "LOCK").exists()
+
+        with pytest.raises(RecordsCompacted):
+            list(journal.read())
+        assert [r.seq for r in journal.read(after=25)] == list(range(26, 61))
+    # The segment being written is never removed, even when a snapshot covers all of it.
+    async with open_segment_journal(tmp_path, segment_bytes=150, keep_snapshots=1) as journal:
+        await journal.save_snapshot(Snapshot(60, 60, {"at": 60}))
+        current = journal.statistics().current_segment
+        assert [p.name for p in segment_files(tmp_path)] == [current]
+        assert [p.name for p in snapshot_files(tmp_path)] == [f"{60:020d}.snap"]
+        assert await journal.append([draft(61)]) == [61]
+    async with open_segment_journal(tmp_path, segment_bytes=150) as journal:
+        snapshot = journal.load_snapshot()
+        assert snapshot is not None and snapshot.seq == 60
+        assert [r.seq for r in journal.read(after=snapshot.seq)] == [61]
+
+
+async def test_nothing_is_removed_until_there_is_a_snapshot_to_fall_back_on(
+    tmp_path: Path,
+) -> None:
+    async with open_segment_journal(tmp_path, segment_bytes=150) as journal:
+        for i in range(1, 31):
+            await journal.append([draft(i)])
+        before = segment_files(tmp_path)
+        await journal.save_snapshot(Snapshot(20, 1, {}))
+        assert segment_files(tmp_path) == before
+        await journal.save_snapshot(Snapshot(25, 2, {}))
+        assert segment_files(tmp_path) != before
+        assert int(segment_files(tmp_path)[0].stem) <= 21
