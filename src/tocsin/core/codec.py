@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import sys
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,7 +92,11 @@ def _optional_datetime(value: Any, _type: Any) -> datetime | None:
 
 
 def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(detailed_validation=False)
+    # Sets (state snapshots hold frozensets) become sorted lists: msgpack has no set type,
+    # and sorting keeps snapshots of equal states byte-identical.
+    conv = cattrs.Converter(
+        detailed_validation=False, unstruct_collection_overrides={AbstractSet: sorted}
+    )
     conv.register_unstructure_hook(datetime, to_micros)
     conv.register_structure_hook(datetime, _datetime_from_micros)
     conv.register_structure_hook(datetime | None, _optional_datetime)

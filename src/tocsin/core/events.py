@@ -12,7 +12,8 @@ integer microseconds.
 
 Families
 --------
-group lifecycle   GroupOpened, AlertReceived, AlertRefreshed, AlertResolved, GroupFlushed, Escalated,
+group lifecycle   GroupOpened, AlertReceived, AlertRefreshed, AlertResolved, GroupFlushed,
+                  GroupChecked, Escalated,
                   Acknowledged, Unacknowledged, GroupResolved
 delivery          NotificationRequested, NotificationDelivered, NotificationFailed,
                   CircuitOpened, CircuitClosed
@@ -48,6 +49,7 @@ __all__ = [
     "EscalationPolicy",
     "Event",
     "FlushOutcome",
+    "GroupChecked",
     "GroupEvent",
     "GroupFlushed",
     "GroupOpened",
@@ -194,6 +196,7 @@ class GroupPolicy:
     repeat_interval: timedelta = timedelta(hours=4)
     escalation: EscalationPolicy | None = None
     acknowledge: bool = True
+    route_id: str = ""  # which route of the config: mute/active time intervals are per route
 
 
 @attrs.frozen
@@ -274,6 +277,15 @@ class GroupFlushed(GroupEvent):
     mutes: tuple[Mute, ...]
     at: datetime
     reason: NotifyReason | None = None
+
+
+@event("group.checked")
+@attrs.frozen
+class GroupChecked(GroupEvent):
+    """A flush found nothing new (same alerts, same mutes). Applied in memory, not journaled:
+    it only moves the group's next look along its group_interval grid."""
+
+    at: datetime
 
 
 @event("notification.requested")

@@ -29,11 +29,13 @@ from tocsin.core.events import (
     AlertResolved,
     Escalated,
     FlushOutcome,
+    GroupChecked,
     GroupEvent,
     GroupFlushed,
     GroupOpened,
     GroupPolicy,
     GroupResolved,
+    Mute,
     NotificationDelivered,
     NotificationFailed,
     NotificationRequested,
@@ -107,6 +109,7 @@ class GroupState:
     last_eval_at: datetime | None = None
     dirty_since: datetime | None = None
     quiet: bool = False  # the last flush found every firing alert muted
+    last_mutes: tuple[Mute, ...] = ()  # what the last recorded flush found muted, and why
     # What the last notification said, for Alertmanager's "what changed" rules.
     notified_at: datetime | None = None
     notified_firing: frozenset[str] = frozenset()
@@ -199,6 +202,7 @@ def _flushed(s: GroupState, e: GroupFlushed) -> None:
     for fp in e.resolved:
         s.alerts.pop(fp, None)
     s.quiet = e.outcome is FlushOutcome.ALL_MUTED
+    s.last_mutes = e.mutes
     if e.outcome is FlushOutcome.NOTIFIED:
         s.notified_at = e.at
         s.notified_firing = frozenset(e.firing)
@@ -210,6 +214,10 @@ def _flushed(s: GroupState, e: GroupFlushed) -> None:
             s.phase = Phase.FIRING
     elif e.outcome is FlushOutcome.ALL_MUTED and s.repeat_base is not None:
         s.repeat_base = e.at
+
+
+def _checked(s: GroupState, e: GroupChecked) -> None:
+    s.last_eval_at = e.at
 
 
 def _escalated(s: GroupState, e: Escalated) -> None:
@@ -269,6 +277,7 @@ _EVOLVERS: dict[type[GroupEvent], Callable[[GroupState, Any], None]] = {
     AlertRefreshed: _refreshed,
     AlertResolved: _resolved,
     GroupFlushed: _flushed,
+    GroupChecked: _checked,
     Escalated: _escalated,
     NotificationRequested: _requested,
     NotificationDelivered: _delivered,

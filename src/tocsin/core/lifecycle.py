@@ -53,6 +53,7 @@ from tocsin.core.events import (
     AlertResolved,
     Escalated,
     FlushOutcome,
+    GroupChecked,
     GroupEvent,
     GroupFlushed,
     GroupOpened,
@@ -239,6 +240,14 @@ def _receive_batch(
             out.append(AlertResolved(gid, fp, ResolveReason.SOURCE_RESOLVED, alert.ends_at))
         else:
             old = known.alert
+            # Alertmanager's merge: a firing alert keeps the earliest startsAt it was given
+            # (clients that omit startsAt get "now" on every re-send).
+            if (
+                old.starts_at is not None
+                and alert.starts_at is not None
+                and old.starts_at < alert.starts_at
+            ):
+                alert = attrs.evolve(alert, starts_at=old.starts_at)
             if (
                 alert.annotations != old.annotations
                 or alert.generator_url != old.generator_url
@@ -275,6 +284,14 @@ def _flush(s: GroupState, c: FlushDue, now: datetime) -> list[GroupEvent]:
     out: list[GroupEvent] = []
     if reason is None:
         outcome = FlushOutcome.ALL_MUTED if all_firing and not firing else FlushOutcome.NOTHING_NEW
+        if (
+            all_firing
+            and not resolved
+            and s.dirty_since is None
+            and mutes == s.last_mutes
+            and (outcome is FlushOutcome.ALL_MUTED) == s.quiet
+        ):
+            return [GroupChecked(gid, now)]  # nothing a user could notice: not journaled
         out.append(GroupFlushed(gid, outcome, tuple(firing), tuple(resolved), mutes, now))
     else:
         out.append(
@@ -457,6 +474,11 @@ def _flush_deadline(s: GroupState) -> datetime | None:
     candidates: list[datetime] = []
     if s.dirty_since is not None:
         candidates.append(_tick_after(s, s.dirty_since))
+    if s.last_mutes and any(a.resolved_at is None for a in s.alerts.values()):
+        # Something is muted: look again every group_interval, as Alertmanager's groups do,
+        # so an expired silence, a resolved inhibiting alert or the end of a mute time
+        # interval is noticed at the next tick.
+        candidates.append(_tick_after(s, s.last_eval_at or s.flushed_at))
     point = _repeat_point(s)
     if point is not None:
         due = _tick_at_or_after(s, point)

@@ -1,0 +1,335 @@
+"""The runtime: recovery from the journal, the actor families, and what the edges may ask.
+
+`open_runtime(journal, router=...)` rebuilds the world (newest snapshot, then the records after
+it), re-arms every live group (each group actor derives its deadlines from its state), hands
+every requested-but-undelivered notification to the notifier again, and starts the dispatcher
+and the snapshotter. `Runtime.ready` is set once all of that is done.
+
+After a restart, an alert whose `endsAt` passed while Tocsin was down is not resolved at once:
+its source had no one to re-send it to. It gets `restart_grace` to be re-sent (Prometheus
+re-sends every minute) before it expires.
+
+The edges talk to the runtime through a few methods: `ingest` (HTTP 200 once durable),
+`acknowledge` / `unacknowledge` / `resolve` a group, `set_silence` / `expire_silence`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+import attrs
+import trio
+
+from tocsin.actors.bus import EventBus
+from tocsin.actors.clock import Clock, SystemClock
+from tocsin.actors.dispatcher import Dispatcher
+from tocsin.actors.eventlog import EventLog
+from tocsin.actors.groups import Envelope, GroupRegistry, Reply
+from tocsin.actors.ports import MuteSource, Notifier, Router
+from tocsin.actors.supervisor import RestartPolicy, supervise
+from tocsin.core.codec import CODEC, to_micros
+from tocsin.core.events import (
+    AlertData,
+    AlertRefreshed,
+    GroupEvent,
+    Mute,
+    MuteKind,
+    NotificationDelivered,
+    NotificationRequested,
+    SilenceCreated,
+    SilenceData,
+)
+from tocsin.core.group_state import GroupState, Phase
+from tocsin.core.labels import Labels
+from tocsin.core.lifecycle import Acknowledge, Command, ManualResolve, Unacknowledge
+from tocsin.core.silences import active_silences_for, decide_expire, decide_set
+from tocsin.core.world import World
+from tocsin.journal import Journal, Snapshot
+
+__all__ = [
+    "LogNotifier",
+    "Runtime",
+    "RuntimeSettings",
+    "SilenceMutes",
+    "UnknownGroup",
+    "open_runtime",
+    "recover_world",
+]
+
+log = logging.getLogger("tocsin.runtime")
+
+
+class UnknownGroup(LookupError):
+    pass
+
+
+@attrs.frozen
+class RuntimeSettings:
+    ingest_queue: int = 256
+    mailbox_size: int = 64
+    snapshot_every_records: int = 100_000
+    snapshot_interval: timedelta = timedelta(minutes=5)
+    restart_grace: timedelta = timedelta(minutes=5)
+    restart_policy: RestartPolicy = attrs.Factory(RestartPolicy)
+
+
+class SilenceMutes:
+    """Mutes from the world's silences (inhibition and time intervals join with the config)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def mutes(self, state: GroupState, route_id: str, now: datetime) -> tuple[Mute, ...]:
+        silences = list(self.world.silences.values())
+        if not silences:
+            return ()
+        out: list[Mute] = []
+        for fp, alert in state.alerts.items():
+            found = active_silences_for(silences, alert.alert.labels, now)
+            if found:
+                out.append(Mute(fp, MuteKind.SILENCED, found[0].id))
+        return tuple(out)
+
+
+class LogNotifier:
+    """Delivers by logging what would be sent (channels without credentials), and journals
+    the delivery so the group's bookkeeping closes."""
+
+    def __init__(self) -> None:
+        self.rt: Runtime | None = None
+        self._send, self._receive = trio.open_memory_channel[NotificationRequested](10_000)
+
+    def request(self, event: NotificationRequested, state: GroupState) -> None:
+        try:
+            self._send.send_nowait(event)
+        except trio.WouldBlock:
+            log.error("log channel backlog full; %s stays pending", event.notification_id)
+
+    async def run(self, rt: Runtime) -> None:
+        async for ev in self._receive:
+            log.info(
+                "would notify %s: %s (group %s, level %d, %d firing, %d resolved)",
+                ev.receiver,
+                ev.reason,
+                ev.group_id,
+                ev.level,
+                len(ev.firing),
+                len(ev.resolved),
+            )
+            now = rt.clock.now()
+            await rt.log.append(
+                [
+                    NotificationDelivered(
+                        ev.group_id,
+                        ev.notification_id,
+                        ev.receiver,
+                        "log",
+                        1,
+                        None,
+                        timedelta(0),
+                        now,
+                    )
+                ]
+            )
+
+
+def recover_world(journal: Journal) -> World:
+    """The world as the journal holds it: newest valid snapshot, then every later record."""
+    snap = journal.load_snapshot()
+    world = World.from_snapshot(snap.payload) if snap is not None else World()
+    after = snap.seq if snap is not None else 0
+    world.applied_seq = after
+    decode = CODEC.decode
+    for rec in journal.read(after=after):
+        world.apply(rec.seq, decode(rec.type, rec.version, rec.payload))
+    return world
+
+
+class Runtime:
+    def __init__(
+        self,
+        journal: Journal,
+        world: World,
+        clock: Clock,
+        router: Router,
+        mutes: MuteSource,
+        notifier: Notifier,
+        settings: RuntimeSettings,
+        nursery: trio.Nursery,
+    ) -> None:
+        self.journal = journal
+        self.world = world
+        self.clock = clock
+        self.bus = EventBus()
+        self.log = EventLog(journal, world, self.bus, clock)
+        self.mutes = mutes
+        self.notifier = notifier
+        self.settings = settings
+        self.nursery = nursery
+        self.registry = GroupRegistry(self, nursery, settings.mailbox_size)
+        self.dispatcher = Dispatcher(self, router, settings.ingest_queue)
+        self.ready = trio.Event()
+        self.internal_alerts = 0
+
+    # -- supervision -------------------------------------------------------------------
+    async def supervise(self, name: str, actor: object) -> None:
+        await supervise(
+            name,
+            actor,  # type: ignore[arg-type]
+            log_=self.log,
+            clock=self.clock,
+            policy=self.settings.restart_policy,
+            on_crash_loop=self._crash_loop,
+        )
+
+    def _crash_loop(self, name: str, exc: BaseException, crashes: int) -> None:
+        self.raise_internal_alert(
+            "TocsinActorCrashLoop",
+            {"actor": name, "severity": "critical"},
+            f"actor {name} crashed {crashes} times in a row: {exc!r}"[:1000],
+        )
+
+    def raise_internal_alert(self, alertname: str, labels: dict[str, str], summary: str) -> None:
+        """Route an alert about Tocsin itself (`source="tocsin"`) like any other."""
+        now = self.clock.now()
+        alert = AlertData(
+            Labels.of({"alertname": alertname, "source": "tocsin", **labels}),
+            Labels.of({"summary": summary}),
+            now,
+            now + timedelta(hours=1),
+        )
+        self.internal_alerts += 1
+        try:
+            self.dispatcher.submit_nowait([alert])
+        except Exception:
+            log.exception("could not raise internal alert %s: %s", alertname, summary)
+
+    # -- the edges' operations --------------------------------------------------------------
+    async def ingest(self, alerts: Sequence[AlertData]) -> list[GroupEvent]:
+        """Route and record `alerts`; returns once every resulting event is durable.
+        Raises `DispatcherFull` when the ingest queue is full."""
+        return await self.dispatcher.submit(alerts)
+
+    async def command(self, group_id: str, command: Command) -> list[GroupEvent]:
+        """Run a command in a group's actor. Raises `UnknownGroup`, `IllegalCommand`."""
+        if group_id not in self.world.groups:
+            raise UnknownGroup(f"no active group with id {group_id!r}")
+        reply = Reply()
+        await self.registry.send(group_id, Envelope(command, reply))
+        return await reply.wait()
+
+    async def acknowledge(self, group_id: str, by: str, comment: str = "") -> list[GroupEvent]:
+        return await self.command(group_id, Acknowledge(by, comment))
+
+    async def unacknowledge(self, group_id: str, by: str, comment: str = "") -> list[GroupEvent]:
+        return await self.command(group_id, Unacknowledge(by, comment))
+
+    async def resolve(self, group_id: str, by: str, comment: str = "") -> list[GroupEvent]:
+        return await self.command(group_id, ManualResolve(by, comment))
+
+    async def set_silence(self, silence: SilenceData) -> str:
+        """Create or update a silence (Alertmanager's rules). Returns its id.
+        Raises `InvalidSilence`."""
+        events = decide_set(self.world.silences, silence, self.clock.now(), _new_silence_id)
+        await self.log.append(events)
+        created = [e for e in events if isinstance(e, SilenceCreated)]
+        return created[-1].silence.id
+
+    async def expire_silence(self, silence_id: str, by: str) -> None:
+        """Raises `InvalidSilence` for an unknown or expired silence."""
+        await self.log.append(decide_expire(self.world.silences, silence_id, by, self.clock.now()))
+
+    # -- start-up and background work ----------------------------------------------------
+    def _rearm(self) -> None:
+        now = self.clock.now()
+        grace_until = now + self.settings.restart_grace
+        refresh: list[GroupEvent] = []
+        for gid, state in self.world.groups.items():
+            if state.phase in (Phase.PENDING, Phase.FIRING, Phase.ACKNOWLEDGED):
+                for fp, alert in state.alerts.items():
+                    if alert.firing and alert.ends_at is not None and alert.ends_at < grace_until:
+                        refresh.append(AlertRefreshed(gid, fp, grace_until, now))
+                self.registry.start(gid)
+        self.log.apply_transient(refresh)
+        pending = 0
+        for state in self.world.groups.values():
+            for ev in state.pending.values():
+                self.notifier.request(ev, state)
+                pending += 1
+        log.info(
+            "recovered %d groups (%d live), %d silences, %d pending notifications at seq %d",
+            len(self.world.groups),
+            len(self.registry),
+            len(self.world.silences),
+            pending,
+            self.world.applied_seq,
+        )
+
+    async def snapshot(self) -> int:
+        """Save a snapshot of the whole state now. Returns its sequence number."""
+        seq = self.world.applied_seq
+        payload = self.world.to_snapshot()  # synchronous: consistent at `seq`
+        await self.journal.save_snapshot(Snapshot(seq, to_micros(self.clock.now()), payload))
+        return seq
+
+    async def _snapshotter(self) -> None:
+        """Snapshot every `snapshot_every_records` records or `snapshot_interval`, whichever
+        comes first (and only if anything changed), so a restart replays a bounded tail."""
+        settings = self.settings
+        last_seq, last_at = self.world.applied_seq, self.clock.now()
+        check = min(settings.snapshot_interval.total_seconds(), 30.0)
+        while True:
+            await trio.sleep(check)
+            now = self.clock.now()
+            behind = self.world.applied_seq - last_seq
+            if behind and (
+                behind >= settings.snapshot_every_records
+                or now - last_at >= settings.snapshot_interval
+            ):
+                last_seq, last_at = await self.snapshot(), now
+
+
+def _new_silence_id() -> str:
+    return str(uuid.uuid4())
+
+
+@asynccontextmanager
+async def open_runtime(
+    journal: Journal,
+    *,
+    router: Router,
+    clock: Clock | None = None,
+    mutes: MuteSource | None = None,
+    notifier: Notifier | None = None,
+    settings: RuntimeSettings = RuntimeSettings(),
+) -> AsyncIterator[Runtime]:
+    """Recover from `journal` and run the actors until the context exits (then cancel them)."""
+    world = recover_world(journal)
+    async with trio.open_nursery() as nursery:
+        log_notifier = None
+        if notifier is None:
+            notifier = log_notifier = LogNotifier()
+        rt = Runtime(
+            journal,
+            world,
+            clock or SystemClock(),
+            router,
+            mutes or SilenceMutes(world),
+            notifier,
+            settings,
+            nursery,
+        )
+        if log_notifier is not None:
+            nursery.start_soon(log_notifier.run, rt)
+        await nursery.start(rt.dispatcher.run)
+        rt._rearm()
+        nursery.start_soon(rt._snapshotter)
+        rt.ready.set()
+        try:
+            yield rt
+        finally:
+            nursery.cancel_scope.cancel()
