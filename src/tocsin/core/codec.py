@@ -27,7 +27,7 @@ from typing import Any
 
 import cattrs
 
-from tocsin.core.events import EVENT_TYPES, Event
+from tocsin.core.events import EVENT_TYPES, AlertData, Event
 from tocsin.core.labels import Labels
 
 __all__ = [
@@ -91,6 +91,33 @@ def _optional_datetime(value: Any, _type: Any) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1e6, UTC)
 
 
+def _unstructure_alert(a: AlertData) -> dict[str, Any]:
+    return {
+        "labels": a.labels.to_dict(),
+        "fingerprint": a.labels.fingerprint,
+        "annotations": a.annotations.to_dict(),
+        "starts_at": None if a.starts_at is None else to_micros(a.starts_at),
+        "ends_at": None if a.ends_at is None else to_micros(a.ends_at),
+        "generator_url": a.generator_url,
+    }
+
+
+def _structure_alert(d: Any, _type: Any) -> AlertData:
+    # By hand: AlertData is most of what a journal holds, and this is replay's hot path.
+    # The recorded fingerprint spares an FNV pass over every label set.
+    starts, ends = d.get("starts_at"), d.get("ends_at")
+    return AlertData(
+        Labels.from_trusted_map(d["labels"], d.get("fingerprint")),
+        Labels.from_trusted_map(d.get("annotations") or {}),
+        None if starts is None else _fromtimestamp(starts / 1e6, UTC),
+        None if ends is None else _fromtimestamp(ends / 1e6, UTC),
+        d.get("generator_url", ""),
+    )
+
+
+_fromtimestamp = datetime.fromtimestamp
+
+
 def _make_converter() -> cattrs.Converter:
     # Sets (state snapshots hold frozensets) become sorted lists: msgpack has no set type,
     # and sorting keeps snapshots of equal states byte-identical.
@@ -107,6 +134,8 @@ def _make_converter() -> cattrs.Converter:
     # StrEnum members are str subclasses; store the plain value so payloads hold only
     # msgpack's own types.
     conv.register_unstructure_hook(enum.StrEnum, str)
+    conv.register_unstructure_hook(AlertData, _unstructure_alert)
+    conv.register_structure_hook(AlertData, _structure_alert)
     return conv
 
 
