@@ -12,7 +12,9 @@ import pytest
 from tocsin.journal import MAX_RECORD_BYTES, InvalidRecord, RecordDraft
 from tocsin.journal.framing import (
     FrameWalker,
+    classify_stop,
     decode_body,
+    describe_frame_problem,
     encode_drafts,
     find_next_frame,
     new_packer,
@@ -118,3 +120,16 @@ def test_find_next_frame_tells_torn_tails_from_corruption() -> None:
     assert find_next_frame(data[: first - 1], 1) is None
     assert find_next_frame(b"\x00" * 1000, 1) is None
     assert find_next_frame(b"\x95" * 1000, 1) is None
+
+
+def test_classify_stop() -> None:
+    data = _frames(3)
+    first = 8 + _lengths(data)[0]
+    assert classify_stop(data) == "grew"  # a complete, valid frame: a writer finished it
+    assert classify_stop(data[: first - 2]) == "torn"
+    assert classify_stop(b"") == "torn"
+    broken = bytearray(data)
+    broken[9] ^= 0xFF
+    assert classify_stop(bytes(broken)) == "corrupt"
+    assert describe_frame_problem(bytes(broken)) == "CRC mismatch"
+    assert describe_frame_problem(data[:5]) == "incomplete record header (5 of 8 bytes)"

@@ -10,6 +10,7 @@ import pytest
 
 from tocsin.journal import (
     JournalCorrupt,
+    RecordDraft,
     RecordsCompacted,
     open_journal_reader,
     open_segment_journal,
@@ -232,3 +233,15 @@ async def test_records_removed_by_retention_are_reported_not_skipped(tmp_path: P
             list(reader.read())
         assert caught.value.first_available == int(files[1].stem)
         assert next(iter(reader.read(after=int(files[1].stem) - 1))).seq == int(files[1].stem)
+
+
+async def test_records_larger_than_a_read_chunk(tmp_path: Path) -> None:
+    big = "y" * (3 * 2**20)
+    async with open_segment_journal(tmp_path) as journal:
+        await journal.append([draft(1)])
+        await journal.append([RecordDraft(BASE_TS, "Big", 1, {"big": big})])
+        await journal.append([draft(3)])
+    with open_journal_reader(tmp_path) as reader:
+        records = list(reader.read())
+    assert [r.seq for r in records] == [1, 2, 3]
+    assert records[1].payload == {"big": big}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator, Sequence
-from typing import Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final, Literal
 
 import msgpack
 
@@ -33,10 +33,15 @@ __all__ = [
     "HEADER",
     "HEADER_SIZE",
     "MAX_RECORD_BYTES",
+    "READ_CHUNK",
     "FrameWalker",
+    "TailKind",
+    "classify_stop",
     "decode_body",
+    "describe_frame_problem",
     "encode_drafts",
     "find_next_frame",
+    "is_valid_frame",
     "new_packer",
 ]
 
@@ -44,7 +49,7 @@ HEADER: Final = struct.Struct("<II")
 HEADER_SIZE: Final = HEADER.size
 MAX_RECORD_BYTES: Final = 16 * 2**20
 _BODY_MARKER: Final = b"\x95"
-_READ_CHUNK: Final = 1 << 20
+READ_CHUNK: Final = 1 << 20
 
 DecodedBody = tuple[int, int, str, int, dict[str, Any]]
 
@@ -121,31 +126,67 @@ def decode_body(body: bytes | memoryview) -> DecodedBody:
     return seq, ts, type_, version, payload
 
 
-def find_next_frame(data: bytes, start: int) -> int | None:
-    """The offset of the first plausible frame at or after `start` in `data`, or None.
+def is_valid_frame(data: bytes, offset: int) -> bool:
+    """Whether a complete frame with a matching CRC and a record body starts at `offset`."""
+    if offset < 0 or len(data) - offset < HEADER_SIZE:
+        return False
+    length, crc = HEADER.unpack_from(data, offset)
+    start = offset + HEADER_SIZE
+    end = start + length
+    if not 0 < length <= MAX_RECORD_BYTES or end > len(data):
+        return False
+    body = data[start:end]
+    if zlib.crc32(body) != crc:
+        return False
+    try:
+        decode_body(body)
+    except ValueError:
+        return False
+    return True
 
-    Plausible: length within limits, body complete, CRC matches and the body decodes as a record.
+
+def find_next_frame(data: bytes, start: int) -> int | None:
+    """The offset of the first valid frame (`is_valid_frame`) at or after `start`, or None.
+
     Used only on the slow path, to tell a torn tail (nothing valid follows) from corruption.
     """
-    size = len(data)
     pos = start
     while True:
         marker = data.find(_BODY_MARKER, pos + HEADER_SIZE)
         if marker < 0:
             return None
         offset = marker - HEADER_SIZE
-        length, crc = HEADER.unpack_from(data, offset)
-        end = marker + length
-        if 0 < length <= MAX_RECORD_BYTES and end <= size:
-            body = data[marker:end]
-            if zlib.crc32(body) == crc:
-                try:
-                    decode_body(body)
-                except ValueError:
-                    pass
-                else:
-                    return offset
+        if is_valid_frame(data, offset):
+            return offset
         pos = offset + 1
+
+
+TailKind = Literal["grew", "torn", "corrupt"]
+
+
+def classify_stop(rest: bytes) -> TailKind:
+    """What stopped a walk, given the file's bytes from the stopping point to its end.
+
+    `grew`: a valid frame is there now (a live writer finished it meanwhile: no problem);
+    `torn`: nothing valid follows (a crash mid-write); `corrupt`: valid data follows.
+    """
+    if is_valid_frame(rest, 0):
+        return "grew"
+    return "torn" if find_next_frame(rest, 1) is None else "corrupt"
+
+
+def describe_frame_problem(rest: bytes) -> str:
+    """Why the bytes at the start of `rest` are not a valid frame (for messages)."""
+    if len(rest) < HEADER_SIZE:
+        return f"incomplete record header ({len(rest)} of 8 bytes)"
+    length, crc = HEADER.unpack_from(rest)
+    if not 0 < length <= MAX_RECORD_BYTES:
+        return f"invalid record length {length}"
+    if len(rest) < HEADER_SIZE + length:
+        return f"incomplete record body ({len(rest) - HEADER_SIZE} of {length} bytes)"
+    if zlib.crc32(rest[HEADER_SIZE : HEADER_SIZE + length]) != crc:
+        return "CRC mismatch"
+    return "valid frame"
 
 
 class FrameWalker:
@@ -157,7 +198,7 @@ class FrameWalker:
     what the file holds at the time; never writes.
     """
 
-    def __init__(self, file: BinaryIO, *, chunk_size: int = _READ_CHUNK) -> None:
+    def __init__(self, file: BinaryIO, *, chunk_size: int = READ_CHUNK) -> None:
         self._file = file
         self._chunk_size = chunk_size
         self.stop_offset = 0
