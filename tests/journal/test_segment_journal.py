@@ -132,3 +132,16 @@ async def test_a_reader_on_a_live_journal_sees_whats_there_and_changes_nothing(
             assert [r.seq for r in reader.read(after=15)] == [16, 17, 18, 19, 20, 21]
         after = {p.name: p.read_bytes() for p in segment_files(tmp_path)}
     assert all(after[name].startswith(data) for name, data in before.items())
+
+
+async def test_cancelling_the_context_closes_the_journal_cleanly(tmp_path: Path) -> None:
+    with trio.CancelScope() as scope:
+        async with open_segment_journal(tmp_path) as journal:
+            await journal.append([draft(1)])
+            scope.cancel()
+            await trio.sleep_forever()
+    assert scope.cancelled_caught
+    with pytest.raises(JournalClosed):
+        await journal.append([draft(2)])
+    async with open_segment_journal(tmp_path) as journal:  # the lock was released
+        assert journal.last_seq == 1
