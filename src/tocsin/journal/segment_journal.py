@@ -17,9 +17,9 @@ never finds records the live state never saw).
 
 **Group commit, rotation, failure** are the committer's: one writer thread, started by the
 writer task the context manager runs in its nursery, writes each batch with one `write` and one
-`fdatasync` while the next batch gathers. A failed write fails its batch, everything queued,
-and every later append (`JournalWriteError`) until the journal is reopened, which truncates the
-partial batch as a torn tail.
+`fdatasync` while the next batch gathers (with `fsync="never"`, appends write inline instead).
+A failed write fails its batch, everything queued, and every later append (`JournalWriteError`)
+until the journal is reopened; the committer tries to take the failed batch's bytes back.
 
 **Close.** Leaving the context refuses new appends (`JournalClosed`), lets the writer write what
 is queued (also when the context is cancelled: waiters learn their outcome), then closes files.
