@@ -146,7 +146,8 @@ class SegmentJournal:
         failed), `JournalClosed`.
         """
         count = len(drafts)
-        if self._space_waiters == 0 and self._has_space(count):
+        pending = self._pending_records
+        if self._space_waiters == 0 and (pending == 0 or pending + count <= self._max_pending):
             await trio.lowlevel.checkpoint_if_cancelled()
         else:
             await self._wait_for_space(count)
@@ -172,7 +173,7 @@ class SegmentJournal:
             raise JournalWriteError(
                 f"writing records {first}..{first + count - 1} failed: {batch.cause}"
             ) from batch.cause
-        return list(range(first, first + count))
+        return [first] if count == 1 else list(range(first, first + count))
 
     def read(self, after: int = 0) -> Iterator[StoredRecord]:
         """Iterate the records with seq > `after`, up to `last_seq` as of this call.
@@ -240,6 +241,7 @@ class SegmentJournal:
 
     def _has_space(self, count: int) -> bool:
         # With nothing pending any call is admitted, however large, or it could never be.
+        # (Inlined in `append`, the hot path.)
         pending = self._pending_records
         return pending == 0 or pending + count <= self._max_pending
 
