@@ -1,0 +1,193 @@
+"""Runtime figures, in process (no HTTP): ingest rate, memory, restart time, journal growth.
+
+    python benchmarks/runtime.py [--alerts 100000] [--batch 100]
+
+Runs the real runtime (dispatcher, group actors, event log) on a segment journal with
+`fsync: batch` in a temporary directory, on the real clock, with group_wait 0 (a critical
+route: every new group notifies at once, which the throughput includes). Prints:
+
+- alerts/s through dispatcher -> group actors -> journal, for 50 groups and one group per alert;
+- memory per active alert and per alert+own group (tracemalloc, at --alerts alerts);
+- restart time to ready with --alerts active alerts (snapshot + tail replay);
+- journal bytes written by re-sends: every alert re-sent with endsAt moved a minute later, as
+  Prometheus does every minute; bytes per round x 60 = bytes per hour.
+
+Targets (issue 3): >= 50,000 alerts/s for 50 groups; <= 2 KB per alert and <= 8 KB per
+alert+group; restart <= 2 s. Nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import trio
+import trio.testing
+
+from tocsin.actors.ports import RouteTarget
+from tocsin.actors.runtime import RuntimeSettings, open_runtime
+from tocsin.core.events import AlertData, GroupPolicy, NotificationRequested
+from tocsin.core.group_state import GroupState
+from tocsin.core.labels import Labels
+from tocsin.journal import open_segment_journal
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+POLICY = GroupPolicy(receiver="team", group_wait=timedelta(0))
+
+
+class Router:
+    def __init__(self, groups: int | None) -> None:
+        self.groups = groups  # None: one group per alert
+
+    def route(self, labels: Labels) -> list[RouteTarget]:
+        if self.groups is None:
+            key_labels = labels.subset(("alertname", "instance"))
+        else:
+            key_labels = labels.subset(("alertname",))
+        return [RouteTarget(f"{{}}:{key_labels!r}", key_labels, POLICY, "root")]
+
+
+class NullNotifier:
+    def __init__(self) -> None:
+        self.requested = 0
+
+    def request(self, event: NotificationRequested, state: GroupState) -> None:
+        self.requested += 1
+
+
+def make_alerts(n: int, groups: int | None, clock_now: datetime) -> list[AlertData]:
+    out = []
+    for i in range(n):
+        g = i % groups if groups else i
+        out.append(
+            AlertData(
+                Labels.of(
+                    {
+                        "alertname": f"Alert{g}",
+                        "instance": f"host-{i}:9100",
+                        "job": "node",
+                        "severity": "warning",
+                        "env": "prod",
+                        "service": "api",
+                    }
+                ),
+                Labels.of({"summary": f"something is off on host-{i}"}),
+                clock_now,
+                clock_now + timedelta(minutes=4),
+                "http://prometheus:9090/graph",
+            )
+        )
+    return out
+
+
+async def ingest_all(
+    rt: object, alerts: list[AlertData], batch: int, concurrency: int = 8
+) -> float:
+    chunks = [alerts[i : i + batch] for i in range(0, len(alerts), batch)]
+    start = time.perf_counter()
+
+    async def worker(mine: list[list[AlertData]]) -> None:
+        for chunk in mine:
+            await rt.ingest(chunk)  # type: ignore[attr-defined]
+
+    async with trio.open_nursery() as nursery:
+        for i in range(concurrency):
+            nursery.start_soon(worker, chunks[i::concurrency])
+    return time.perf_counter() - start
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.glob("*.seg"))
+
+
+async def scenario(args: argparse.Namespace, groups: int | None, base: Path) -> dict[str, float]:
+    data = base / f"run-{groups}"
+    shutil.rmtree(data, ignore_errors=True)
+    results: dict[str, float] = {}
+    settings = RuntimeSettings(snapshot_interval=timedelta(hours=24))
+    router = Router(groups)
+    async with (
+        open_segment_journal(data, fsync="batch") as journal,
+        open_runtime(journal, router=router, notifier=NullNotifier(), settings=settings) as rt,
+    ):
+        now = rt.clock.now()
+        alerts = make_alerts(args.alerts, groups, now)
+        elapsed = await ingest_all(rt, alerts, args.batch)
+        results["alerts_per_s"] = args.alerts / elapsed
+        await trio.testing.wait_all_tasks_blocked()
+        # Re-sends: endsAt a minute later each round, as Prometheus' minutely re-send.
+        seg_before = directory_bytes(data)
+        rounds = args.resend_rounds
+        start = time.perf_counter()
+        for r in range(1, rounds + 1):
+            ends = now + timedelta(minutes=4 + r)
+            resent = [
+                AlertData(a.labels, a.annotations, a.starts_at, ends, a.generator_url)
+                for a in alerts
+            ]
+            await ingest_all(rt, resent, args.batch)
+        results["resend_alerts_per_s"] = args.alerts * rounds / (time.perf_counter() - start)
+        results["journal_bytes_per_hour"] = (directory_bytes(data) - seg_before) * 60 / rounds
+        await rt.snapshot()
+    # Restart: a new runtime on the same journal, time until ready.
+    start = time.perf_counter()
+    async with (
+        open_segment_journal(data, fsync="batch") as journal,
+        open_runtime(journal, router=router, notifier=NullNotifier(), settings=settings) as rt,
+    ):
+        await rt.ready.wait()
+        results["restart_s"] = time.perf_counter() - start
+        results["live_groups"] = len(rt.registry)
+        results["live_alerts"] = sum(len(g.alerts) for g in rt.world.groups.values())
+    # Memory, on its own pass (tracemalloc slows everything down).
+    shutil.rmtree(data, ignore_errors=True)
+    async with (
+        open_segment_journal(data, fsync="never") as journal,
+        open_runtime(journal, router=router, notifier=NullNotifier(), settings=settings) as rt,
+    ):
+        alerts = make_alerts(args.alerts, groups, rt.clock.now())
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        await ingest_all(rt, alerts, args.batch)
+        await trio.testing.wait_all_tasks_blocked()
+        del alerts
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        results["bytes_per_alert"] = (after - before) / args.alerts
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--alerts", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--resend-rounds", type=int, default=3)
+    args = ap.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="tocsin-runtime-bench-"))
+    print(f"runtime benchmark: {args.alerts} alerts, batches of {args.batch}, fsync=batch")
+    try:
+        for groups, label in ((50, "50 groups"), (None, "one group per alert")):
+            r = trio.run(scenario, args, groups, base)
+            per = "per alert" if groups else "per alert+group"
+            print(
+                f"{label:>20}: {r['alerts_per_s']:>9,.0f} alerts/s ingest; "
+                f"{r['bytes_per_alert'] / 1024:.2f} KiB {per}; "
+                f"restart to ready {r['restart_s']:.2f} s ({int(r['live_alerts'])} alerts in "
+                f"{int(r['live_groups'])} live groups); "
+                f"re-sends {r['resend_alerts_per_s']:,.0f} alerts/s adding "
+                f"{r['journal_bytes_per_hour'] / 1e6:.3f} MB/hour to the journal"
+            )
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
