@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from tocsin import __version__
-from tocsin.cli import journal_cmd, run_cmd
+from tocsin.cli import config_cmd, journal_cmd, run_cmd
 
 DEFAULT_DATA_DIR = "data"
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_cmd.add_parser(sub, default_data_dir())
     journal_cmd.add_parser(sub, default_data_dir())
+    config_cmd.add_parser(sub, default_data_dir())
     return parser
 
 

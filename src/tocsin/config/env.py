@@ -24,10 +24,11 @@ from collections.abc import Mapping
 from typing import Final
 
 import attrs
+import yaml
 
 from tocsin.config.errors import q
 
-__all__ = ["EnvError", "EnvUse", "expand"]
+__all__ = ["SECRET_KEYS", "EnvError", "EnvUse", "expand", "find_references"]
 
 _REF: Final = re.compile(r"\$(\$)?\{")
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -104,3 +105,54 @@ def expand(
         pos = close + 1
     out.append(text[pos:])
     return "".join(out), uses
+
+
+# Keys whose values are credentials: a variable used in one is shown masked.
+SECRET_KEYS: Final = frozenset(
+    {
+        "api_url",
+        "api_key",
+        "app_token",
+        "auth_password",
+        "auth_secret",
+        "bearer_token",
+        "credentials",
+        "password",
+        "routing_key",
+        "service_key",
+        "slack_api_url",
+        "slack_app_token",
+        "smtp_auth_password",
+        "smtp_auth_secret",
+        "token",
+        "url",
+        "webhook_url",
+    }
+)
+_ANY_REF: Final = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def find_references(text: str) -> list[EnvUse]:
+    """Every `${VAR}` in the values of a YAML document, with its key path, whether or not the
+    document loads (so `tocsin config env` can list what a broken file needs). Variables in
+    credential keys (`SECRET_KEYS`) are marked secret. A document that is not YAML gives []."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    found: list[EnvUse] = []
+
+    def walk(node: yaml.Node | None, path: str, key: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                name = str(k.value)
+                walk(v, f"{path}.{name}" if path else name, name)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{path}[{i}]", key)
+        elif isinstance(node, yaml.ScalarNode):
+            for m in _ANY_REF.finditer(node.value):
+                found.append(EnvUse(m.group(1), m.group(2), path, key in SECRET_KEYS))
+
+    walk(root, "", "")
+    return found
