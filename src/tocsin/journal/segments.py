@@ -18,6 +18,11 @@ Recovery rules, applied by `scan_journal`, which never modifies anything:
 
 A writer acknowledges records only after they are completely written, so truncating a torn tail
 drops only records nobody was told about.
+
+Known limit: after a power loss (not a process crash), a file system may keep later pages of an
+unacknowledged batch and lose earlier ones. That looks like a bad frame followed by valid ones,
+which these rules call corruption: `verify` shows where, and truncating there by hand is safe
+only if the records after it were never acknowledged.
 """
 
 from __future__ import annotations
