@@ -250,10 +250,10 @@ def test_policy_is_what_a_group_runs_with() -> None:
 
 
 def test_unknown_policy_or_start_level_cannot_build() -> None:
-    with pytest.raises(RoutingError, match="undefined escalation policy 'nope'"):
+    with pytest.raises(RoutingError, match='undefined escalation policy "nope"'):
         RoutingTree.build(RouteSpec(receiver="r", escalation="nope"))
     policy = EscalationPolicy("p", (EscalationLevel(timedelta(0), ("r",)),))
-    with pytest.raises(RoutingError, match=r"start level 3 is not a level of policy 'p'"):
+    with pytest.raises(RoutingError, match='start level 3 is not a level of policy "p"'):
         RoutingTree.build(
             RouteSpec(receiver="r", escalation="p", escalation_start_level=3), {"p": policy}
         )

@@ -146,7 +146,7 @@ def summary(config: Config) -> list[str]:
         " - route",
         f" - {len(config.inhibit_rules)} inhibit rules",
         f" - {len(config.receivers)} receivers",
-        f" - {len(config.templates)} templates",
+        f" - {len(config.template_patterns)} templates ({len(config.templates)} files)",
         f" - {len(config.time_intervals)} time intervals",
         f" - {len(config.escalation_policies)} escalation policies",
     ]

@@ -132,7 +132,6 @@ def load_text(
     return Config(
         source=source or filename,
         sha256=sha256_of(text),
-        text=text,
         global_=glob_,
         route_spec=route_spec,
         routing=routing,

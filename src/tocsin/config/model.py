@@ -340,13 +340,13 @@ class Config:
     """A whole, valid configuration.
 
     `source` is the file it came from ("built-in default" for the default); `sha256` is the
-    hash of its text; `env_uses` lists every `${VAR}` it referenced; `warnings` are problems
+    hash of its text (for the default: of the generated YAML, which holds `${VAR}` references,
+    not their values); `env_uses` lists every `${VAR}` it referenced; `warnings` are problems
     that did not stop it from loading (keys Tocsin ignores).
     """
 
     source: str
     sha256: str
-    text: str
     global_: GlobalConfig
     route_spec: RouteSpec
     routing: RoutingTree

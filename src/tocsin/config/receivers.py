@@ -177,6 +177,8 @@ def _slack(ctx: _Ctx, view: MapView) -> Integration | None:
     api_url = read_secret(view, "api_url", url=True)
     app_token = read_secret(view, "app_token")
     if api_url is None and app_token is None:
+        if any(k in view for k in ("api_url", "api_url_file", "app_token", "app_token_file")):
+            return None  # set, but wrong: already reported
         api_url, app_token = ctx.g.slack_api_url, ctx.g.slack_app_token
         if api_url is None and app_token is None:
             view.r.error(

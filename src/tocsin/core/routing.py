@@ -389,7 +389,7 @@ class _Builder:
             else:
                 found = self.policies.get(spec.escalation)
                 if found is None:
-                    raise RoutingError(path, f"undefined escalation policy {spec.escalation!r}")
+                    raise RoutingError(path, f'undefined escalation policy "{spec.escalation}"')
                 escalation = found
         if spec.escalation_start_level is not None and escalation is not None:
             escalation = attrs.evolve(escalation, start_level=spec.escalation_start_level)
@@ -399,7 +399,7 @@ class _Builder:
             raise RoutingError(
                 path,
                 f"escalation start level {escalation.start_level} is not a level of policy "
-                f"{escalation.name!r} (it has {len(escalation.levels)})",
+                f'"{escalation.name}" (it has {len(escalation.levels)})',
             )
         if spec.suppress_duration is not None:
             suppress = spec.suppress_duration or None
