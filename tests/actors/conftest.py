@@ -115,7 +115,9 @@ def runtime(clock: TrioClock, store: MemoryStore):
             open_memory_journal(store) as journal,
             open_runtime(
                 journal,
-                router=router or GroupByRouter(policies={"critical": ESCALATING}),
+                router=router
+                if "rules" in kw
+                else (router or GroupByRouter(policies={"critical": ESCALATING})),
                 clock=clock,
                 notifier=recorder,
                 settings=settings or RuntimeSettings(),

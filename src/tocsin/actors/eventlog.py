@@ -20,7 +20,7 @@ snapshots carry their effect to disk.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import trio
 
@@ -43,6 +43,7 @@ class EventLog:
         self.world = world
         self.bus = bus
         self.clock = clock
+        self.listeners: list[Callable[[Event, World], None]] = []  # after each durable apply
         self._turns: dict[int, trio.Event] = {}  # first seq of a waiting appender -> its turn
         self.appended = 0
 
@@ -62,8 +63,11 @@ class EventLog:
             if world.applied_seq != seqs[0] - 1:
                 turn = self._turns[seqs[0]] = trio.Event()
                 await turn.wait()
+            listeners = self.listeners
             for seq, ev in zip(seqs, events, strict=True):
                 world.apply(seq, ev)
+                for listener in listeners:
+                    listener(ev, world)
                 bus.publish(seq, ts, ev)
             self.appended += len(events)
             successor = self._turns.pop(world.applied_seq + 1, None)

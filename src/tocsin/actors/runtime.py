@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -26,6 +26,7 @@ import trio
 
 from tocsin.actors.bus import EventBus
 from tocsin.actors.clock import Clock, SystemClock
+from tocsin.actors.config_ports import ConfigMutes, ConfigRouter, InhibitionTracker
 from tocsin.actors.dispatcher import Dispatcher
 from tocsin.actors.eventlog import EventLog
 from tocsin.actors.groups import Envelope, GroupRegistry, Reply
@@ -44,14 +45,18 @@ from tocsin.core.events import (
     SilenceData,
 )
 from tocsin.core.group_state import GroupState, Phase
+from tocsin.core.inhibit import InhibitRule
 from tocsin.core.labels import Labels
 from tocsin.core.lifecycle import Acknowledge, Command, ManualResolve, Unacknowledge
+from tocsin.core.routing import RoutingTree
 from tocsin.core.silences import active_silences_for, decide_expire, decide_set
+from tocsin.core.timeintervals import TimeInterval
 from tocsin.core.world import World
 from tocsin.journal import Journal, Snapshot
 
 __all__ = [
     "LogNotifier",
+    "Rules",
     "Runtime",
     "RuntimeSettings",
     "SilenceMutes",
@@ -243,6 +248,23 @@ class Runtime:
         """Raises `InvalidSilence` for an unknown or expired silence."""
         await self.log.append(decide_expire(self.world.silences, silence_id, by, self.clock.now()))
 
+    def apply_rules(
+        self, rules: Rules, *, router: Router | None = None, mutes: MuteSource | None = None
+    ) -> None:
+        """Route and mute by `rules` from now on (start-up, and a config reload). Groups keep
+        the policy they opened with until their episode ends."""
+        self.dispatcher.set_router(router or ConfigRouter(rules.routing))
+        if self._inhibition is not None:
+            self.log.listeners.remove(self._inhibition.observe)
+        tracker = InhibitionTracker(rules.inhibit_rules, self.world)
+        self._inhibition = tracker
+        self.log.listeners.append(tracker.observe)
+        self.mutes = mutes or ConfigMutes(
+            self.world, rules.routing, dict(rules.time_intervals), tracker
+        )
+
+    _inhibition: InhibitionTracker | None = None
+
     # -- start-up and background work ----------------------------------------------------
     def _rearm(self) -> None:
         now = self.clock.now()
@@ -297,17 +319,33 @@ def _new_silence_id() -> str:
     return str(uuid.uuid4())
 
 
+@attrs.frozen
+class Rules:
+    """What a configuration gives the runtime: routing, inhibition, time intervals."""
+
+    routing: RoutingTree
+    inhibit_rules: tuple[InhibitRule, ...] = ()
+    time_intervals: Mapping[str, TimeInterval] = attrs.Factory(dict)
+
+
 @asynccontextmanager
 async def open_runtime(
     journal: Journal,
     *,
-    router: Router,
+    rules: Rules | None = None,
+    router: Router | None = None,
     clock: Clock | None = None,
     mutes: MuteSource | None = None,
     notifier: Notifier | None = None,
     settings: RuntimeSettings = RuntimeSettings(),
 ) -> AsyncIterator[Runtime]:
-    """Recover from `journal` and run the actors until the context exits (then cancel them)."""
+    """Recover from `journal` and run the actors until the context exits (then cancel them).
+
+    Route and mute with `rules` (a configuration's), or with an explicit `router` and `mutes`
+    (tests). Raises `ValueError` when neither a router nor rules are given.
+    """
+    if router is None and rules is None:
+        raise ValueError("open_runtime needs rules or a router")
     world = recover_world(journal)
     async with trio.open_nursery() as nursery:
         log_notifier = None
@@ -317,12 +355,14 @@ async def open_runtime(
             journal,
             world,
             clock or SystemClock(),
-            router,
+            router or ConfigRouter(rules.routing),  # type: ignore[union-attr]
             mutes or SilenceMutes(world),
             notifier,
             settings,
             nursery,
         )
+        if rules is not None:
+            rt.apply_rules(rules, router=router, mutes=mutes)
         if log_notifier is not None:
             nursery.start_soon(log_notifier.run, rt)
         await nursery.start(rt.dispatcher.run)
