@@ -497,3 +497,51 @@ def test_every_command_outside_the_table_is_refused_and_changes_nothing(phase, c
 
 def test_the_table_covers_every_command():
     assert set(TRANSITIONS) == set(_ANY)
+
+
+# ------------------------------------------------------------------------------ suppression
+def test_suppress_duration_pages_a_flapping_alert_once_and_records_it():
+    import attrs
+
+    policy = attrs.evolve(
+        POLICY, group_wait=0 * SEC, group_interval=1 * MIN, suppress_duration=30 * MIN
+    )
+    d = Driver(policy)
+    for cycle in range(3):  # fires, resolves, fires again ... every 4 minutes
+        start = T0 + cycle * 4 * MIN
+        d.receive(alert("a"), at=start)
+        d.run_until(start + 1 * MIN)
+        d.receive(alert("a", ends=start + 2 * MIN), at=start + 2 * MIN)
+        d.run_until(start + 4 * MIN - SEC)
+    told = [(e.reason, e.episode) for e in of_type(d.events, NotificationRequested)]
+    assert told == [
+        (NotifyReason.FIRST_NOTIFICATION, 1),
+        (NotifyReason.ALL_RESOLVED, 1),
+    ]
+    suppressed = [
+        e for e in of_type(d.events, GroupFlushed) if e.outcome is FlushOutcome.SUPPRESSED
+    ]
+    assert len(suppressed) == 4  # two firing, two resolved notifications held back
+    assert {m.kind for e in suppressed for m in e.mutes} <= {MuteKind.SUPPRESSED}
+    # After the window, the same content is told again.
+    later = T0 + 2 * HOUR
+    d.receive(alert("a"), at=later)
+    out = d.run_until(later + 1 * MIN)
+    assert [e.reason for e in of_type(out, NotificationRequested)] == [
+        NotifyReason.FIRST_NOTIFICATION
+    ]
+
+
+def test_a_suppressed_first_notification_still_starts_escalation():
+    import attrs
+
+    policy = attrs.evolve(ESCALATING, suppress_duration=30 * MIN)
+    d = Driver(policy)
+    d.receive(alert("a"))
+    d.run_until(T0 + 1 * MIN)
+    d.receive(alert("a", ends=T0 + 2 * MIN), at=T0 + 2 * MIN)
+    d.run_until(T0 + 3 * MIN)
+    d.receive(alert("a"), at=T0 + 4 * MIN)  # back, and this time it stays
+    out = d.run_until(T0 + 10 * MIN)
+    assert next(e.outcome for e in of_type(out, GroupFlushed)) is FlushOutcome.SUPPRESSED
+    assert [e.level for e in of_type(out, Escalated)] == [0, 1]  # level 1 pages at +5 min

@@ -46,6 +46,8 @@ FORBIDDING = attrs.evolve(
     ESCALATING, acknowledge=False, escalation=attrs.evolve(ESCALATING.escalation, start_level=1)
 )
 
+SUPPRESSING = attrs.evolve(ESCALATING, suppress_duration=10 * MIN)
+
 steps = st.one_of(
     st.tuples(
         st.just("alert"),
@@ -94,7 +96,7 @@ def _apply(d: Driver, step: tuple[str, int, str], sent: dict) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    policy=st.sampled_from([POLICY, ESCALATING, FORBIDDING]),
+    policy=st.sampled_from([POLICY, ESCALATING, FORBIDDING, SUPPRESSING]),
     script=st.lists(steps, max_size=40),
 )
 def test_replaying_the_encoded_events_rebuilds_the_live_state(policy, script):

@@ -45,7 +45,9 @@ class ConfigRouter:
     def policy(self, route: Route) -> GroupPolicy:
         found = self._policies.get(route.path)
         if found is None:
-            found = self._policies[route.path] = attrs.evolve(route.policy(), route_id=route.path)
+            found = self._policies[route.path] = attrs.evolve(
+                route.policy(), route_id=route.path, suppress_duration=route.suppress_duration
+            )
         return found
 
     def route(self, labels: Labels) -> list[RouteTarget]:

@@ -106,6 +106,7 @@ class FlushOutcome(enum.StrEnum):
     NOTIFIED = "notified"
     ALL_MUTED = "every alert muted"
     NOTHING_NEW = "nothing new to notify"
+    SUPPRESSED = "identical to a notification sent within suppress_duration"
 
 
 class MuteKind(enum.StrEnum):
@@ -197,6 +198,9 @@ class GroupPolicy:
     escalation: EscalationPolicy | None = None
     acknowledge: bool = True
     route_id: str = ""  # which route of the config: mute/active time intervals are per route
+    # A notification identical (same firing and resolved alerts) to one sent within this
+    # window is suppressed and recorded as such: flapping alerts page once.
+    suppress_duration: timedelta | None = None
 
 
 @attrs.frozen

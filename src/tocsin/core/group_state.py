@@ -116,6 +116,8 @@ class GroupState:
     notified_resolved: frozenset[str] = frozenset()
     repeat_base: datetime | None = None
     notified_receivers: tuple[str, ...] = ()
+    # (time, firing, resolved) of the notifications within the route's suppress_duration.
+    recent: tuple[tuple[datetime, tuple[str, ...], tuple[str, ...]], ...] = ()
     # Escalation.
     first_notified_at: datetime | None = None
     level: int = -1
@@ -157,8 +159,15 @@ class GroupState:
 
 
 # ------------------------------------------------------------------------------------ evolve
+# A suppressed notification leaves the receivers where an identical earlier one left them.
+_TOLD = frozenset({FlushOutcome.NOTIFIED, FlushOutcome.SUPPRESSED})
+
+
 def _opened(s: GroupState, e: GroupOpened) -> None:
-    fresh = GroupState(group_id=s.group_id, pending=s.pending, notification_seq=s.notification_seq)
+    # Deliveries still owed and recent notifications (suppress_duration) outlive the episode.
+    fresh = GroupState(
+        group_id=s.group_id, pending=s.pending, notification_seq=s.notification_seq, recent=s.recent
+    )
     for f in attrs.fields(GroupState):
         setattr(s, f.name, getattr(fresh, f.name))
     s.group_key = e.group_key
@@ -204,6 +213,11 @@ def _flushed(s: GroupState, e: GroupFlushed) -> None:
     s.quiet = e.outcome is FlushOutcome.ALL_MUTED
     s.last_mutes = e.mutes
     if e.outcome is FlushOutcome.NOTIFIED:
+        window = s.policy.suppress_duration if s.policy is not None else None
+        if window:
+            kept = tuple(r for r in s.recent if r[0] > e.at - window)
+            s.recent = (*kept, (e.at, e.firing, e.resolved))
+    if e.outcome in _TOLD:
         s.notified_at = e.at
         s.notified_firing = frozenset(e.firing)
         s.notified_resolved = frozenset(e.resolved)

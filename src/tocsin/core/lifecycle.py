@@ -60,6 +60,7 @@ from tocsin.core.events import (
     GroupPolicy,
     GroupResolved,
     Mute,
+    MuteKind,
     NotificationRequested,
     NotifyReason,
     ResolveReason,
@@ -294,11 +295,14 @@ def _flush(s: GroupState, c: FlushDue, now: datetime) -> list[GroupEvent]:
             return [GroupChecked(gid, now)]  # nothing a user could notice: not journaled
         out.append(GroupFlushed(gid, outcome, tuple(firing), tuple(resolved), mutes, now))
     else:
-        out.append(
-            GroupFlushed(
-                gid, FlushOutcome.NOTIFIED, tuple(firing), tuple(resolved), mutes, now, reason
+        suppressed = _suppressed(s, reason, firing, resolved, now)
+        if suppressed:
+            window = s.policy.suppress_duration if s.policy is not None else None
+            mutes += tuple(
+                Mute(fp, MuteKind.SUPPRESSED, f"suppress_duration {window}") for fp in firing
             )
-        )
+        outcome = FlushOutcome.SUPPRESSED if suppressed else FlushOutcome.NOTIFIED
+        out.append(GroupFlushed(gid, outcome, tuple(firing), tuple(resolved), mutes, now, reason))
         level = s.level
         if (
             s.first_notified_at is None
@@ -306,19 +310,34 @@ def _flush(s: GroupState, c: FlushDue, now: datetime) -> list[GroupEvent]:
             and s.policy is not None
             and s.policy.escalation
         ):
+            # Escalation starts even when a flap's first notification is suppressed: if the
+            # alert keeps firing, the next levels still page.
             level = s.policy.escalation.start_level
             out.append(Escalated(gid, level, s.reached_receivers(level), now))
-        if reason is NotifyReason.ALL_RESOLVED:
-            receivers = s.notified_receivers or s.reached_receivers(level)
-        else:
-            receivers = s.reached_receivers(level)
-        out.extend(_requests(s, receivers, reason, level, firing, resolved, now))
+        if not suppressed:
+            if reason is NotifyReason.ALL_RESOLVED:
+                receivers = s.notified_receivers or s.reached_receivers(level)
+            else:
+                receivers = s.reached_receivers(level)
+            out.extend(_requests(s, receivers, reason, level, firing, resolved, now))
     if not all_firing:
         cause = ResolveReason.EXPIRED
         if any(a.resolve_reason is ResolveReason.SOURCE_RESOLVED for a in s.alerts.values()):
             cause = ResolveReason.SOURCE_RESOLVED
         out.append(GroupResolved(gid, cause, now))
     return out
+
+
+def _suppressed(
+    s: GroupState, reason: NotifyReason, firing: list[str], resolved: list[str], now: datetime
+) -> bool:
+    """An identical notification (same firing and resolved alerts) went out within the route's
+    suppress_duration. Reminders are never suppressed: being identical is their point."""
+    window = s.policy.suppress_duration if s.policy is not None else None
+    if not window or reason is NotifyReason.REPEAT:
+        return False
+    f, r = tuple(firing), tuple(resolved)
+    return any(at > now - window and rf == f and rr == r for at, rf, rr in s.recent)
 
 
 def _notify_reason(

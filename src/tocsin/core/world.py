@@ -11,6 +11,7 @@ same codec as events, so they hold only msgpack types.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -38,6 +39,10 @@ class World:
     groups: dict[str, GroupState] = attrs.Factory(dict)
     silences: dict[str, SilenceData] = attrs.Factory(dict)
     finished: dict[str, int] = attrs.Factory(dict)  # group id -> last episode, for ended groups
+    # group id -> its recent notifications, for ended groups whose route suppresses repeats
+    finished_recent: dict[str, tuple[tuple[datetime, tuple[str, ...], tuple[str, ...]], ...]] = (
+        attrs.Factory(dict)
+    )
     applied_seq: int = 0
     config_sha256: str = ""
 
@@ -47,6 +52,7 @@ class World:
         if state is None:
             state = GroupState.initial(group_id)
             state.episode = self.finished.pop(group_id, 0)
+            state.recent = self.finished_recent.pop(group_id, ())
             self.groups[group_id] = state
         return state
 
@@ -54,17 +60,21 @@ class World:
         """Drop a group that holds nothing (no episode, no pending delivery) from memory."""
         state = self.groups.get(group_id)
         if state is not None and state.phase in _IDLE and not state.pending:
-            del self.groups[group_id]
-            if state.episode:
-                self.finished[group_id] = state.episode
+            self._retire(state)
+
+    def _retire(self, state: GroupState) -> None:
+        del self.groups[state.group_id]
+        if state.episode:
+            self.finished[state.group_id] = state.episode
+        if state.recent:
+            self.finished_recent[state.group_id] = state.recent
 
     def apply(self, seq: int, ev: Event) -> None:
         """Fold one durable event with sequence number `seq` (0 for events not journaled)."""
         if isinstance(ev, GroupEvent):
             state = evolve(self.group(ev.group_id), ev)
             if state.phase is Phase.RESOLVED and not state.pending:
-                del self.groups[ev.group_id]
-                self.finished[ev.group_id] = state.episode
+                self._retire(state)
         elif isinstance(ev, SilenceCreated | SilenceExpired):
             apply_silence_event(self.silences, ev)
         elif isinstance(ev, ConfigLoaded):
