@@ -267,3 +267,26 @@ async def test_ten_thousand_groups_at_once(runtime, clock, store, autojump_clock
         notified = [e for _, e in rec.sent if isinstance(e, NotificationRequested)]
         assert len(notified) == 10_000
         assert len({e.group_id for e in notified}) == 10_000
+
+
+async def test_an_alert_without_ends_at_expires_after_resolve_timeout(
+    runtime, clock, autojump_clock
+):
+    async with runtime() as (rt, rec):
+        await rt.ingest([firing(instance="a")])  # no endsAt
+        await sleep_until(clock, T0 + 4 * MIN)
+        await rt.ingest([firing(instance="a")])  # re-sent: the clock starts again
+        await sleep_until(clock, T0 + 8 * MIN + 59 * SEC)
+        assert [r[2] for r in rec.log()] == ["first notification"]
+        await sleep_until(clock, T0 + 10 * MIN + 30 * SEC)
+        assert [r[2] for r in rec.log()] == ["first notification", "all alerts resolved"]
+
+
+async def test_snapshots_are_taken_as_records_accumulate(runtime, clock, store, autojump_clock):
+    settings = RuntimeSettings(snapshot_every_records=5, snapshot_interval=timedelta(minutes=1))
+    async with runtime(settings=settings) as (rt, _):
+        for i in range(6):
+            await rt.ingest([firing(instance=str(i))])
+        assert not store.snapshots
+        await sleep_until(clock, T0 + 2 * MIN)
+        assert store.snapshots and max(store.snapshots) >= 6

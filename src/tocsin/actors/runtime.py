@@ -79,6 +79,9 @@ class RuntimeSettings:
     snapshot_every_records: int = 100_000
     snapshot_interval: timedelta = timedelta(minutes=5)
     restart_grace: timedelta = timedelta(minutes=5)
+    # An alert sent without endsAt expires this long after its last re-send (Alertmanager's
+    # global resolve_timeout).
+    resolve_timeout: timedelta = timedelta(minutes=5)
     restart_policy: RestartPolicy = attrs.Factory(RestartPolicy)
 
 
@@ -216,7 +219,14 @@ class Runtime:
     # -- the edges' operations --------------------------------------------------------------
     async def ingest(self, alerts: Sequence[AlertData]) -> list[GroupEvent]:
         """Route and record `alerts`; returns once every resulting event is durable.
+
+        An alert without `endsAt` gets now + `resolve_timeout`, so it expires unless re-sent.
         Raises `DispatcherFull` when the ingest queue is full."""
+        if any(a.ends_at is None for a in alerts):
+            until = self.clock.now() + self.settings.resolve_timeout
+            alerts = [
+                a if a.ends_at is not None else attrs.evolve(a, ends_at=until) for a in alerts
+            ]
         return await self.dispatcher.submit(alerts)
 
     async def command(self, group_id: str, command: Command) -> list[GroupEvent]:
