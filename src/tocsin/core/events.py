@@ -16,7 +16,8 @@ group lifecycle   GroupOpened, AlertReceived, AlertRefreshed, AlertResolved, Gro
                   GroupChecked, Escalated,
                   Acknowledged, Unacknowledged, GroupResolved
 delivery          NotificationRequested, NotificationDelivered, NotificationFailed,
-                  CircuitOpened, CircuitClosed
+                  CircuitOpened, CircuitClosed, NotificationCoalesced, NotificationSkipped,
+                  NotificationRerouted, SlackMessagePosted
 silences          SilenceCreated, SilenceExpired
 daemon            ConfigLoaded, ActorRestarted
 """
@@ -57,14 +58,18 @@ __all__ = [
     "GroupResolved",
     "Mute",
     "MuteKind",
+    "NotificationCoalesced",
     "NotificationDelivered",
     "NotificationFailed",
     "NotificationRequested",
+    "NotificationRerouted",
+    "NotificationSkipped",
     "NotifyReason",
     "ResolveReason",
     "SilenceCreated",
     "SilenceData",
     "SilenceExpired",
+    "SlackMessagePosted",
     "Unacknowledged",
 ]
 
@@ -390,6 +395,68 @@ class CircuitOpened(Event):
 class CircuitClosed(Event):
     receiver: str
     integration: str
+    at: datetime
+
+
+# The channel actors' own records. They are not `GroupEvent`s: they say how one integration
+# handled a notification and change no group's state (what closes a pending notification is
+# still its `NotificationDelivered` / permanent `NotificationFailed`). They carry `group_id`
+# so a group's history can show them.
+@event("notification.coalesced")
+@attrs.frozen
+class NotificationCoalesced(Event):
+    """An integration's mailbox was full: a newer notification for the same group replaced
+    this one before it was sent (`superseded_by` is that newer notification's id)."""
+
+    group_id: str
+    notification_id: str
+    receiver: str
+    integration: str
+    superseded_by: str
+    at: datetime
+
+
+@event("notification.skipped")
+@attrs.frozen
+class NotificationSkipped(Event):
+    """An integration chose not to send a notification, and why (e.g. `send_resolved` is
+    false and the notification only resolves alerts)."""
+
+    group_id: str
+    notification_id: str
+    receiver: str
+    integration: str
+    reason: str
+    at: datetime
+
+
+@event("notification.rerouted")
+@attrs.frozen
+class NotificationRerouted(Event):
+    """An integration's circuit stayed open for `waited`: the notification went to the
+    route's `fallback` receiver instead."""
+
+    group_id: str
+    notification_id: str
+    receiver: str
+    integration: str
+    fallback: str
+    waited: timedelta
+    at: datetime
+
+
+@event("slack.posted")
+@attrs.frozen
+class SlackMessagePosted(Event):
+    """A Slack bot message for a group's episode: where it is (`channel`, `ts`), so that an
+    acknowledgement or resolution later updates it in place (`chat.update`)."""
+
+    group_id: str
+    receiver: str
+    integration: str
+    episode: int
+    channel: str
+    ts: str
     at: datetime
 
 
