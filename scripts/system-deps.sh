@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# The real Prometheus, posting its alerts to Tocsin (tests/integration/test_prometheus*.py).
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
