@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tocsin.core.routing as routing_module
 from tocsin.config import load_text
 from tocsin.core.events import EscalationLevel, EscalationPolicy, GroupPolicy
 from tocsin.core.labels import Labels
@@ -374,7 +375,24 @@ def test_routes_are_immutable() -> None:
 # -- the candidate index never changes an answer ------------------------------------------------
 
 _NAMES = ["service", "team", "env"]
-_VALUES = ["a", "b", "c", "db", ""]
+_VALUES = ["a", "b", "c", "db", "", "ab", "abb", "dbx"]
+# Shapes the index reads (fixed sets, prefixes) and shapes it must leave alone.
+_REGEXES = [
+    "a.*",
+    "d.",
+    ".*",
+    "b|c",
+    "^(?:d.*)$",
+    "a.*|b",
+    "ab*",
+    "ab?c?",
+    "(?i)A.*",
+    "d[b]x?",
+    "(a|d)b.*",
+    "ab{1,2}",
+    "a\\Qb\\E.*",
+    "|a",
+]
 
 
 def _naive(route: Route, labels: Labels) -> list[Route]:
@@ -398,7 +416,8 @@ def _matcher(draw: st.DrawFn) -> str:
         values = draw(st.lists(st.sampled_from(_VALUES), min_size=1, max_size=3))
         return f'{name}=~"{"|".join(values)}"'
     if kind in ("=~", "!~"):
-        return f'{name}{kind}"{draw(st.sampled_from(["a.*", "d.", ".*", "b|c"]))}"'
+        regex = draw(st.sampled_from(_REGEXES))
+        return f'{name}{kind}"{regex}"'
     return f'{name}{kind}"{draw(st.sampled_from(_VALUES))}"'
 
 
@@ -406,7 +425,7 @@ def _matcher(draw: st.DrawFn) -> str:
 def _spec(draw: st.DrawFn, depth: int = 0) -> RouteSpec:
     children: tuple[RouteSpec, ...] = ()
     if depth < 2:
-        children = tuple(draw(st.lists(_spec(depth + 1), max_size=6)))
+        children = tuple(draw(st.lists(_spec(depth + 1), max_size=7)))
     texts = draw(st.lists(_matcher(), max_size=2))
     matchers = Matchers(x for t in texts for x in parse_matchers(t))
     return RouteSpec(
@@ -417,11 +436,11 @@ def _spec(draw: st.DrawFn, depth: int = 0) -> RouteSpec:
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     _spec(),
     st.lists(
-        st.dictionaries(st.sampled_from(_NAMES), st.sampled_from(_VALUES[:-1])),
+        st.dictionaries(st.sampled_from(_NAMES), st.sampled_from([v for v in _VALUES if v])),
         min_size=1,
         max_size=8,
     ),
@@ -432,3 +451,25 @@ def test_the_index_gives_the_same_routes_as_a_plain_walk(
     t = RoutingTree.build(spec)
     for labels in map(Labels.of, label_sets):
         assert t.match(labels) == tuple(_naive(t.root, labels))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix"),
+    [
+        ("svc-1-(a|b).*", "svc-1-"),
+        ("^(?:svc-1)$", "svc-1"),
+        ("^(?:^db-[0-9]+)$", "db-"),
+        ("abc*", "ab"),
+        ("abc?d", "ab"),
+        ("ab{2}", "a"),
+        ("svc-1|other", ""),
+        ("^(?:a)|(b)$", ""),
+        ("(?i)svc", ""),
+        ("svc(?i)x", "svc"),
+        ("db\\.example", "db"),
+        ("x[|]y", "x"),
+        (".*", ""),
+    ],
+)
+def test_literal_prefix_is_conservative(pattern: str, prefix: str) -> None:
+    assert routing_module._literal_prefix(pattern) == prefix

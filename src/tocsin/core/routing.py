@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Final
 
@@ -54,6 +54,7 @@ import attrs
 from tocsin.core.events import EscalationPolicy, GroupPolicy
 from tocsin.core.labels import Labels
 from tocsin.core.matchers import Matcher, Matchers, MatchOp
+from tocsin.core.re2 import compile_anchored
 
 __all__ = [
     "DEFAULT_GROUP_INTERVAL",
@@ -162,17 +163,109 @@ def labels_string(labels: Labels) -> str:
     return "{" + ", ".join(sorted(f"{n}={go_quote(v)}" for n, v in labels.pairs)) + "}"
 
 
-# A regex that is only literal alternatives (`a|b|`) matches exactly those values: index it.
+# -- matching, compiled ------------------------------------------------------------------------
+
+_Test = Callable[[str], object]
+_Get = Callable[[str], str]
+
+# A regex that is only literal alternatives (`a|b|`) matches exactly those values.
 _LITERAL_ALTERNATION: Final = re.compile(r"[A-Za-z0-9_\-]*(?:\|[A-Za-z0-9_\-]*)*\Z")
+_REGEX_META: Final = frozenset("\\.+*?()[]{}|^$")
 
 
-def _fixed_values(matcher: Matcher) -> frozenset[str] | None:
-    """The only label values `matcher` accepts, when it accepts a known finite set."""
+def _check(matcher: Matcher) -> tuple[str, _Test]:
+    """`(label, test)`: the test takes the label's value ("" when missing); truthy = match."""
+    value = matcher.value
+    if matcher.op is MatchOp.EQUAL:
+        return matcher.name, value.__eq__
+    if matcher.op is MatchOp.NOT_EQUAL:
+        return matcher.name, value.__ne__
+    match = compile_anchored(value)  # already validated: the Matcher compiled it
+    if matcher.op is MatchOp.REGEX:
+        return matcher.name, match
+    return matcher.name, lambda v: match(v) is None
+
+
+def _gate(matcher: Matcher) -> frozenset[str] | str | None:
+    """What a value must be for `matcher` to accept it: one of a set of values, or a string it
+    must start with; None when nothing that simple is known."""
     if matcher.op is MatchOp.EQUAL:
         return frozenset((matcher.value,))
-    if matcher.op is MatchOp.REGEX and _LITERAL_ALTERNATION.match(matcher.value):
+    if matcher.op is not MatchOp.REGEX:
+        return None
+    if _LITERAL_ALTERNATION.match(matcher.value):
         return frozenset(matcher.value.split("|"))
-    return None
+    return _literal_prefix(matcher.value) or None
+
+
+def _top_level_alternation(p: str) -> bool:
+    depth, i = 0, 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":  # skip a class: `]` first (or after ^) is literal
+            i += 2 if p.startswith(("[^]", "[]"), i) else 1
+            i = p.find("]", i + 1)
+            if i < 0:
+                return True  # malformed: claim nothing
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return True
+        i += 1
+    return False
+
+
+def _literal_prefix(pattern: str) -> str:
+    """A string every value the anchored RE2 `pattern` matches starts with ("" if unknown).
+
+    Conservative: leading `^` anchors and one enclosing `(?:...)` (how `match_re` values are
+    stored) are peeled; a top-level `|`, a flag group or any metacharacter ends the prefix, and
+    a quantifier takes back the character it applies to.
+    """
+    p = pattern
+    while True:
+        if _top_level_alternation(p):
+            return ""
+        if p.startswith("^"):
+            p = p[1:]
+            continue
+        if p.startswith("(?:"):
+            inner = p[3:].removesuffix("$").removesuffix(")") if p.endswith((")", ")$")) else None
+            if inner is not None and not _top_level_alternation(inner) and _balanced(inner):
+                p = inner
+                continue
+        break
+    end = 0
+    while end < len(p) and p[end] not in _REGEX_META:
+        end += 1
+    if end < len(p) and p[end] in "*?{":
+        end -= 1
+    return p[:end]
+
+
+def _balanced(p: str) -> bool:
+    depth, i = 0, 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            i += 1
+        elif c == "[":
+            i = p.find("]", i + 2)
+            if i < 0:
+                return False
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        i += 1
+    return depth == 0
 
 
 class Route:
@@ -187,11 +280,9 @@ class Route:
     """
 
     __slots__ = (
-        "_candidates",
-        "_default_candidates",
+        "_checks",
         "_group_key_prefix",
-        "_index_label",
-        "_match",
+        "_index",
         "acknowledge",
         "active_time_intervals",
         "continue_",
@@ -233,10 +324,8 @@ class Route:
     path: str
     index: int
     _group_key_prefix: str
-    _match: Matchers
-    _index_label: str | None
-    _candidates: dict[str, tuple[Route, ...]]
-    _default_candidates: tuple[Route, ...]
+    _checks: tuple[tuple[str, _Test], ...]
+    _index: _ChildIndex | None
 
     def __setattr__(self, name: str, value: object) -> None:
         raise attrs.exceptions.FrozenInstanceError()
@@ -244,27 +333,28 @@ class Route:
     # -- matching ------------------------------------------------------------------------
     def matches(self, labels: Labels) -> bool:
         """Whether this node's own matchers accept `labels` (children not considered)."""
-        return self._match.matches(labels)
+        return self.matchers.matches(labels)
 
     def match(self, labels: Labels) -> tuple[Route, ...]:
         """The routes `labels` ends up on below (and including) this node, in tree order.
 
         Empty when this node's matchers do not match. Alertmanager's `Route.Match`.
         """
-        if not self._match.matches(labels):
-            return ()
-        return self._descend(labels)
+        get = labels.get_or_empty
+        for name, test in self._checks:
+            if not test(get(name)):
+                return ()
+        return self._descend(get)
 
-    def _descend(self, labels: Labels) -> tuple[Route, ...]:
-        label = self._index_label
-        if label is None:
-            candidates = self._default_candidates
-        else:
-            candidates = self._candidates.get(labels.get_or_empty(label), self._default_candidates)
+    def _descend(self, get: _Get) -> tuple[Route, ...]:
         found: tuple[Route, ...] = ()
-        for child in candidates:
-            if child._match.matches(labels):
-                found += child._descend(labels)
+        index = self._index
+        for child in self.routes if index is None else index.candidates(get):
+            for name, test in child._checks:
+                if not test(get(name)):
+                    break
+            else:
+                found += child._descend(get)
                 if not child.continue_:
                     break
         return found or (self,)
@@ -428,7 +518,7 @@ class _Builder:
         s(r, "id", key if position is None else f"{key}/{position}")
         s(r, "path", path)
         s(r, "index", self.count)
-        s(r, "_match", matchers)
+        s(r, "_checks", tuple(_check(m) for m in matchers))
         self.count += 1
         children = tuple(
             self.build(child, r, f"{path}.routes[{i}]", i) for i, child in enumerate(spec.routes)
@@ -445,38 +535,94 @@ class _Builder:
             _route_set(r, "_group_key_prefix", r.key if n == 0 else f"{r.key}#{n}")
 
 
+class _LabelGate:
+    """The children of a node that need one label to have one of some values, or a prefix."""
+
+    __slots__ = ("by_value", "label", "lengths", "prefixes")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.by_value: dict[str, tuple[int, ...]] = {}
+        self.prefixes: dict[str, tuple[int, ...]] = {}
+        self.lengths: tuple[int, ...] = ()
+
+
+class _ChildIndex:
+    """Which children of a node can match a label set, in order (module docstring, "Speed").
+
+    Each child is either gated on one of up to three labels (it can only match when that label
+    has one of its values, or starts with its prefix) or always a candidate.
+    """
+
+    __slots__ = ("always", "always_at", "children", "fast", "gates")
+
+    def __init__(self, children: tuple[Route, ...], gates: list[_LabelGate], always: list[int]):
+        self.children = children
+        self.gates = tuple(gates)
+        self.always_at = tuple(always)
+        self.always = tuple(children[i] for i in always)
+        # One gate with exact values only: precompute each value's merged candidate list.
+        self.fast: dict[str, tuple[Route, ...]] | None = None
+        if len(gates) == 1 and not gates[0].prefixes:
+            self.fast = {
+                value: tuple(children[i] for i in sorted(at + self.always_at))
+                for value, at in gates[0].by_value.items()
+            }
+
+    def candidates(self, get: _Get) -> Sequence[Route]:
+        if self.fast is not None:
+            return self.fast.get(get(self.gates[0].label), self.always)
+        hits: tuple[int, ...] = ()
+        for gate in self.gates:
+            value = get(gate.label)
+            hits += gate.by_value.get(value, ())
+            for n in gate.lengths:
+                hits += gate.prefixes.get(value[:n], ())
+        if not hits:
+            return self.always
+        children = self.children
+        return [children[i] for i in sorted(hits + self.always_at)]
+
+
+_MAX_GATE_LABELS: Final = 3
+
+
 def _index_children(route: Route) -> None:
-    """Build `route`'s candidate table (see the module docstring, "Speed")."""
+    """Build `route`'s child index, or none when it has too few children to gain from one."""
     children = route.routes
-    fixed: list[dict[str, frozenset[str]]] = []
-    votes: Counter[str] = Counter()
+    per_child: list[dict[str, frozenset[str] | str]] = []
     for child in children:
-        per_label: dict[str, frozenset[str]] = {}
+        found: dict[str, frozenset[str] | str] = {}
         for m in child.matchers:
-            values = _fixed_values(m)
-            if values is not None:
-                # Several fixed tests on one label: the child needs a value in all of them.
-                per_label[m.name] = per_label.get(m.name, values) & values
-        fixed.append(per_label)
-        votes.update(per_label.keys())
-    label = None
-    if len(children) >= 4 and votes:
-        best, count = votes.most_common(1)[0]
-        if count >= 2:
-            label = best
-    if label is None:
-        _route_set(route, "_index_label", None)
-        _route_set(route, "_candidates", {})
-        _route_set(route, "_default_candidates", children)
-        return
-    all_values = sorted({v for f in fixed for v in f.get(label, ())})
-    table = {
-        value: tuple(
-            c for c, f in zip(children, fixed, strict=True) if value in f.get(label, (value,))
-        )
-        for value in all_values
-    }
-    default = tuple(c for c, f in zip(children, fixed, strict=True) if label not in f)
-    _route_set(route, "_index_label", label)
-    _route_set(route, "_candidates", table)
-    _route_set(route, "_default_candidates", default)
+            gate = _gate(m)
+            if gate is None:
+                continue
+            known = found.get(m.name)
+            if isinstance(gate, frozenset):
+                # Several value sets on one label: the value must be in all of them.
+                found[m.name] = gate & known if isinstance(known, frozenset) else gate
+            elif known is None or (isinstance(known, str) and len(gate) > len(known)):
+                found[m.name] = gate  # the longest required prefix
+        per_child.append(found)
+    remaining = list(range(len(children)))
+    gates: list[_LabelGate] = []
+    while len(children) >= 4 and len(gates) < _MAX_GATE_LABELS:
+        votes = Counter(label for i in remaining for label in per_child[i])
+        if not votes or votes.most_common(1)[0][1] < 2:
+            break
+        label_gate = _LabelGate(votes.most_common(1)[0][0])
+        by_value: dict[str, list[int]] = {}
+        prefixes: dict[str, list[int]] = {}
+        for i in [i for i in remaining if label_gate.label in per_child[i]]:
+            remaining.remove(i)
+            condition = per_child[i][label_gate.label]
+            if isinstance(condition, str):
+                prefixes.setdefault(condition, []).append(i)
+            else:
+                for value in condition:
+                    by_value.setdefault(value, []).append(i)
+        label_gate.by_value = {v: tuple(at) for v, at in by_value.items()}
+        label_gate.prefixes = {p: tuple(at) for p, at in prefixes.items()}
+        label_gate.lengths = tuple(sorted({len(p) for p in prefixes}))
+        gates.append(label_gate)
+    _route_set(route, "_index", _ChildIndex(children, gates, remaining) if gates else None)
