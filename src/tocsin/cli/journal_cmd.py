@@ -1,4 +1,4 @@
-"""`tocsin journal verify|replay`: read a journal directly, daemon running or not.
+"""`tocsin journal verify|replay|state|explain`: read a journal directly, daemon running or not.
 
 Both commands are read-only: they never truncate, lock or create anything, so they are safe
 against a live daemon's journal (a batch being written shows as a torn tail and is skipped).
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from tocsin.cli import audit
 from tocsin.core.codec import CODEC, CodecError, from_micros, to_jsonable, to_micros
 from tocsin.journal import (
     JournalError,
@@ -59,6 +60,30 @@ def add_parser(sub: Any, default_data_dir: str) -> None:
     r.add_argument("--group", metavar="ID", help="only events of this alert group")
     r.add_argument("--format", choices=["text", "jsonl"], default="text")
     r.set_defaults(func=cmd_replay)
+
+    st = jsub.add_parser(
+        "state",
+        help="the full state at a past moment",
+        description="Active groups and alerts, acknowledgements, escalation levels and silences "
+        "as the daemon held them at --at (default: the end of the journal).",
+    )
+    st.add_argument("--data-dir", default=default_data_dir, help="journal directory")
+    st.add_argument("--at", metavar="TIME", help="ISO-8601 time, e.g. 2026-03-01T03:12:00Z")
+    st.add_argument("--format", choices=["table", "json"], default="table")
+    st.set_defaults(func=cmd_state)
+
+    ex = jsub.add_parser(
+        "explain",
+        help="why an alert was or was not notified",
+        description="Everything the journal says about one alert: the group it joined (route, "
+        "receiver, timers), each flush and what muted it (silence, inhibit rule, time interval, "
+        "suppression), escalation steps, acknowledgements, and every notification with its "
+        "delivery outcome.",
+    )
+    ex.add_argument("--data-dir", default=default_data_dir, help="journal directory")
+    ex.add_argument("--alert", required=True, metavar="FINGERPRINT", help="16 hex digits")
+    ex.add_argument("--at", metavar="TIME", help="only what was known at this time")
+    ex.set_defaults(func=cmd_explain)
 
 
 # ------------------------------------------------------------------------------- verify
@@ -218,6 +243,49 @@ def _progress(total: int, stream: TextIO) -> Callable[[], None] | None:
 
     bar = tqdm(total=total, unit="ev", unit_scale=True, file=stream, leave=False)
     return lambda: bar.update(1)
+
+
+def _time_arg(text: str | None) -> int | None:
+    if text is None:
+        return None
+    bound = Bound(text)
+    if bound.ts is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time (e.g. 2026-03-01T03:12:00Z)")
+    return bound.ts
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    try:
+        at_us = _time_arg(args.at)
+    except argparse.ArgumentTypeError as exc:
+        print(f"tocsin journal state: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with open_journal_reader(args.data_dir) as reader:
+            world = audit.world_at(reader, at_us)
+    except JournalError as exc:
+        print(f"tocsin journal state: {exc}", file=sys.stderr)
+        return 1
+    at = from_micros(at_us) if at_us is not None else datetime.now(UTC)
+    render = audit.state_json if args.format == "json" else audit.render_state
+    print(render(world, at))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    try:
+        at_us = _time_arg(args.at)
+    except argparse.ArgumentTypeError as exc:
+        print(f"tocsin journal explain: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with open_journal_reader(args.data_dir) as reader:
+            lines = audit.explain(reader, args.alert.lower(), at_us)
+    except JournalError as exc:
+        print(f"tocsin journal explain: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
 
 
 def _counted(records: Iterable[StoredRecord], tick: Callable[[], None]) -> Iterator[StoredRecord]:
