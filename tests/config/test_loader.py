@@ -235,7 +235,7 @@ BROKEN = [
     (
         "YAML syntax",
         "route: {receiver: r\nreceivers: [\n",
-        ["am.yml:2:10: YAML: while parsing a flow mapping: expected ',' or '}', but got ':'"],
+        ["am.yml:2:10: YAML: while parsing a flow mapping: did not find expected ',' or '}'"],
     ),
     ("empty file", "", ["am.yml: no route provided in config"]),
     (

@@ -554,13 +554,15 @@ class _ChildIndex:
     has one of its values, or starts with its prefix) or always a candidate.
     """
 
-    __slots__ = ("always", "always_at", "children", "fast", "gates")
+    __slots__ = ("always", "always_at", "children", "fast", "gates", "plain")
 
     def __init__(self, children: tuple[Route, ...], gates: list[_LabelGate], always: list[int]):
         self.children = children
         self.gates = tuple(gates)
         self.always_at = tuple(always)
         self.always = tuple(children[i] for i in always)
+        # The gates as plain tuples: unpacking them is cheaper than attribute lookups.
+        self.plain = tuple((g.label, g.by_value, g.lengths, g.prefixes) for g in gates)
         # One gate with exact values only: precompute each value's merged candidate list.
         self.fast: dict[str, tuple[Route, ...]] | None = None
         if len(gates) == 1 and not gates[0].prefixes:
@@ -573,11 +575,15 @@ class _ChildIndex:
         if self.fast is not None:
             return self.fast.get(get(self.gates[0].label), self.always)
         hits: tuple[int, ...] = ()
-        for gate in self.gates:
-            value = get(gate.label)
-            hits += gate.by_value.get(value, ())
-            for n in gate.lengths:
-                hits += gate.prefixes.get(value[:n], ())
+        for label, by_value, lengths, prefixes in self.plain:
+            value = get(label)
+            found = by_value.get(value)
+            if found:
+                hits += found
+            for n in lengths:
+                found = prefixes.get(value[:n])
+                if found:
+                    hits += found
         if not hits:
             return self.always
         children = self.children
