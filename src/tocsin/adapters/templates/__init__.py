@@ -1,0 +1,31 @@
+"""Notification templates: Jinja2 (sandboxed) built-ins and custom files, data, redaction.
+
+    renderer = JinjaRenderer(config.templates)          # ConfigError for a broken template
+    data = build_data(notification, Redactor(), external_url)
+    rendered = renderer.render(data, channel="slack", fmt="mrkdwn")   # title, summary, details
+
+`Renderer` is the seam: Alertmanager's Go templates (issue 9) will be a second implementation.
+"""
+
+from __future__ import annotations
+
+from tocsin.adapters.templates.data import build_data, rfc3339, severity_of
+from tocsin.adapters.templates.jinja import (
+    JinjaRenderer,
+    Rendered,
+    Renderer,
+    template_kind,
+)
+from tocsin.adapters.templates.redact import MASK, Redactor
+
+__all__ = [
+    "MASK",
+    "JinjaRenderer",
+    "Redactor",
+    "Rendered",
+    "Renderer",
+    "build_data",
+    "rfc3339",
+    "severity_of",
+    "template_kind",
+]
