@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from tocsin import __version__
-from tocsin.cli import config_cmd, journal_cmd, run_cmd
+from tocsin.cli import config_cmd, journal_cmd, run_cmd, simulate_cmd
 
 DEFAULT_DATA_DIR = "data"
 
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_parser(sub, default_data_dir())
     journal_cmd.add_parser(sub, default_data_dir())
     config_cmd.add_parser(sub, default_data_dir())
+    simulate_cmd.add_parser(sub, default_data_dir())
     return parser
 
 
