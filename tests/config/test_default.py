@@ -185,3 +185,16 @@ def test_every_variable_is_documented() -> None:
     docs = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
     for var in VARIABLES:
         assert f"`{var.name}`" in docs, var.name
+
+
+def test_log_channel_notes_say_what_run_will_say() -> None:
+    notes = default_config({"SMTP_HOST": "mail", "ALERT_EMAIL_TO": "a@b"}).log_channel_notes()
+    assert notes[0] == (
+        "PAGERDUTY_INTEGRATION_KEY is not set, so these channels only log what they would send: "
+        "pagerduty PagerDuty on-call service"
+    )
+    assert (
+        "DATABASE_TEAM_EMAIL is not set, so these channels only log what they would send: email"
+        in notes
+    )
+    assert default_config(FULL_ENV).log_channel_notes() == []

@@ -244,6 +244,8 @@ def test_policy_is_what_a_group_runs_with() -> None:
         repeat_interval=7200 * S,
         escalation=esc,
         acknowledge=False,
+        route_id="route.routes[0]",
+        suppress_duration=600 * S,
     )
     b = t.by_path["route.routes[1]"].policy()
     assert b.escalation is not None and b.escalation.start_level == 1

@@ -27,7 +27,7 @@ from tocsin.core.labels import InvalidLabel, Labels
 from tocsin.core.matchers import MatcherParseError, MatchOp, parse_matcher
 from tocsin.core.routing import Route
 
-__all__ = ["add_parser", "log_channel_notes", "matching_tree", "parse_label_args", "routing_tree"]
+__all__ = ["add_parser", "matching_tree", "parse_label_args", "routing_tree"]
 
 _LINK = "│\u00a0\u00a0 "  # treeprint's (amtool's) continuation, non-breaking spaces included
 _GAP = "    "
@@ -172,24 +172,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("\n".join(summary(config)))
         for warning in config.warnings:
             print(f"warning: {warning}")
-        for line in log_channel_notes(config):
+        for line in config.log_channel_notes():
             print(f"note: {line}")
         print()
     if failed:
         print(f"tocsin config check: {failed} file(s) failed to validate", file=sys.stderr)
     return 1 if failed else 0
-
-
-def log_channel_notes(config: Config) -> list[str]:
-    """One line per reason why channels only log what they would send (what `run` says too)."""
-    by_reason: dict[str, dict[str, None]] = {}
-    for receiver, log in config.log_integrations():
-        what = f"{log.integration or 'channel'} {log.destination}".strip()
-        by_reason.setdefault(log.reason or "no credentials", {})[what or receiver] = None
-    return [
-        f"{reason}, so these channels only log what they would send: {', '.join(targets)}"
-        for reason, targets in by_reason.items()
-    ]
 
 
 # -------------------------------------------------------------------------------- env

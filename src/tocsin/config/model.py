@@ -369,3 +369,18 @@ class Config:
             for i in r.integrations
             if isinstance(i, LogConfig)
         ]
+
+    def log_channel_notes(self) -> list[str]:
+        """One line per reason why channels only log: what `tocsin run` says at startup.
+
+        e.g. "SLACK_WEBHOOK_URL is not set, so these channels only log what they would send:
+        slack #alerts-critical, slack #alerts".
+        """
+        by_reason: dict[str, dict[str, None]] = {}
+        for receiver, log in self.log_integrations():
+            what = f"{log.integration or 'channel'} {log.destination}".strip()
+            by_reason.setdefault(log.reason or "no credentials", {})[what or receiver] = None
+        return [
+            f"{reason}, so these channels only log what they would send: {', '.join(targets)}"
+            for reason, targets in by_reason.items()
+        ]

@@ -375,7 +375,10 @@ class Route:
         return self._group_key_prefix + ":" + labels_string(self.group_labels(labels))
 
     def policy(self) -> GroupPolicy:
-        """The settings a group on this route runs with (copied into its journal)."""
+        """The settings a group on this route runs with (copied into its journal).
+
+        `route_id` is the route's `path`, which names it in the configuration file.
+        """
         return GroupPolicy(
             receiver=self.receiver,
             group_wait=self.group_wait,
@@ -383,6 +386,8 @@ class Route:
             repeat_interval=self.repeat_interval,
             escalation=self.escalation,
             acknowledge=self.acknowledge,
+            route_id=self.path,
+            suppress_duration=self.suppress_duration,
         )
 
     # -- traversal -----------------------------------------------------------------------
