@@ -1,59 +1,117 @@
-"""`tocsin run`: the daemon.
+"""`tocsin run`: the daemon (tocsin.daemon), with its signals.
 
-Until the runtime lands (actors, HTTP), the daemon opens its journal (recovering a torn tail
-from a crash), reports what it holds, and waits for SIGTERM or SIGINT, then closes the journal
-cleanly and exits 0.
+SIGTERM / SIGINT: stop accepting, let requests in flight finish, stop the actors, close the
+journal, exit 0 (within 10 s; a second signal cancels what is left at once). SIGHUP: reload
+the configuration (a bad file is logged and the running one kept).
+
+Exit codes: 0 stopped cleanly; 1 could not start (bad configuration, address in use, an
+unauthenticated non-loopback listen address, a journal that cannot be opened).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 from typing import Any
 
 import trio
 
-from tocsin.journal import JournalError, open_segment_journal
+from tocsin.config import ConfigError
+from tocsin.daemon import Daemon, RunOptions, StartupError
+from tocsin.journal import JournalError
 
 log = logging.getLogger("tocsin.run")
 
 
 def add_parser(sub: Any, default_data_dir: str) -> None:
-    p = sub.add_parser("run", help="run the daemon")
+    p = sub.add_parser(
+        "run",
+        help="run the daemon",
+        description="Run the daemon: the HTTP API (Alertmanager's v2 API, webhook ingress, "
+        "Tocsin's own), routing, grouping, escalation and notifications, on the journal.",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="alertmanager.yml (with Tocsin's extensions); default: the built-in default "
+        "configuration from the environment (docs/configuration.md)",
+    )
     p.add_argument(
         "--data-dir",
-        default=default_data_dir,
-        help="journal directory (default: $TOCSIN_DATA_DIR or ./data)",
+        help="journal directory (default: tocsin.data_dir, else $TOCSIN_DATA_DIR or ./data)",
+    )
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="HTTP address (default: tocsin.listen_address, else 127.0.0.1:9093)",
     )
     p.add_argument(
         "--fsync",
         choices=["batch", "always", "never"],
-        default="batch",
-        help="when an append is durable (default: batch, one fsync per group commit)",
+        help="when an append is durable (default: tocsin.fsync, else batch: one fsync per "
+        "group commit)",
     )
-    p.set_defaults(func=cmd_run)
+    p.add_argument(
+        "--log-level",
+        dest="run_log_level",
+        choices=["debug", "info", "warning", "error"],
+        help="log level for the daemon (overrides the global --log-level)",
+    )
+    p.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="allow a non-loopback --listen address with no auth token configured",
+    )
+    p.set_defaults(func=cmd_run, default_data_dir=default_data_dir)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.run_log_level:
+        logging.getLogger().setLevel(getattr(logging, args.run_log_level.upper()))
+    options = RunOptions(
+        config_file=args.config,
+        data_dir=args.data_dir,
+        listen=args.listen,
+        fsync=args.fsync,
+        insecure_no_auth=args.insecure_no_auth,
+        default_data_dir=args.default_data_dir,
+    )
     try:
-        return trio.run(serve, args.data_dir, args.fsync)
+        daemon = Daemon(options, os.environ)
+    except ConfigError as exc:
+        log.error("cannot start: the configuration has problems:\n%s", exc)
+        return 1
+    try:
+        trio.run(serve, daemon)
+    except StartupError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
     except JournalError as exc:
         log.error("cannot start: %s", exc)
         return 1
-
-
-async def serve(data_dir: str, fsync: Any) -> int:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async with open_segment_journal(data_dir, fsync=fsync) as journal:
-            log.info(
-                "journal open at %s (fsync=%s): %d records; ready",
-                data_dir,
-                fsync,
-                journal.last_seq,
-            )
-            async for signum in signals:
-                log.info("received %s: closing the journal", signal.Signals(signum).name)
-                break
-    log.info("stopped")
     return 0
+
+
+async def serve(daemon: Daemon) -> None:
+    """Run `daemon` until SIGTERM or SIGINT; SIGHUP reloads its configuration."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def watch() -> None:
+                async for signum in signals:
+                    name = signal.Signals(signum).name
+                    if signum == signal.SIGHUP:
+                        log.info("received SIGHUP: reloading the configuration")
+                        nursery.start_soon(daemon.reload, "SIGHUP")
+                    elif not daemon.stopping:
+                        log.info("received %s: stopping", name)
+                        daemon.stop()
+                    else:
+                        log.warning("received %s again: stopping at once", name)
+                        nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch)
+            await daemon.run()
+            nursery.cancel_scope.cancel()

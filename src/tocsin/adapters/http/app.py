@@ -1,0 +1,48 @@
+"""The Starlette application: every route, and JSON answers for unknown paths and methods."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tocsin.adapters.http.context import ApiContext
+from tocsin.adapters.http.errors import ApiError, error_response
+from tocsin.adapters.http.routes_alerts import alert_routes
+from tocsin.adapters.http.routes_ops import ops_routes
+from tocsin.adapters.http.routes_silences import silence_routes
+from tocsin.adapters.http.routes_tocsin import tocsin_routes
+
+__all__ = ["build_app"]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error = ApiError(404, "not found", f"no endpoint at {request.url.path} (see docs/api.md)")
+    elif exc.status_code == 405:
+        error = ApiError(
+            405,
+            "method not allowed",
+            f"{request.method} is not allowed on {request.url.path}",
+            headers=exc.headers,
+        )
+    else:
+        error = ApiError(exc.status_code, "error", exc.detail, headers=exc.headers)
+    return error_response(error)
+
+
+def build_app(ctx: ApiContext) -> Starlette:
+    """The ASGI app serving `ctx` (its runtime may be attached later: until then the API
+    answers 503, and `/-/healthy` already 200)."""
+    routes = [
+        *ops_routes(ctx),
+        *alert_routes(ctx),
+        *silence_routes(ctx),
+        *tocsin_routes(ctx),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={404: _http_error, 405: _http_error},
+    )
