@@ -293,3 +293,26 @@ def test_routes_test_is_identical(
     for verify in (receivers, receivers + ",nobody"):
         args = [*base, f"--verify.receivers={verify}", *labels]
         assert run_tocsin(capsys, args) == run_amtool(amtool, args)
+
+
+FULL = Path(__file__).resolve().parents[1] / "config" / "data" / "alertmanager-full.yml"
+FULL_LABELS = [
+    ["alertname=A", "service=foo1"],
+    ["alertname=A", "service=foo2", "severity=critical"],
+    ["alertname=A", "service=database", "owner=team-X"],
+    ["alertname=A", "service=database", "owner=team-Y"],
+    ["alertname=A", "team=platform"],
+    ["alertname=A"],
+]
+
+
+def test_a_full_alertmanager_file_checks_and_routes_the_same(
+    amtool: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, code = run_amtool(amtool, ["check-config", str(FULL)])
+    assert code == 0, out
+    args = ["config", "routes", f"--config.file={FULL}"]
+    assert run_tocsin(capsys, args) == run_amtool(amtool, args)
+    for labels in FULL_LABELS:
+        args = ["config", "routes", "test", f"--config.file={FULL}", "--tree", *labels]
+        assert run_tocsin(capsys, args) == run_amtool(amtool, args)
