@@ -21,11 +21,16 @@ matched leaf-most route in tree order, duplicates kept - exactly what `amtool co
 test` prints.
 
 Speed. Deciding a route is on the ingest path for every new label set, so the work is done at
-build time: each node picks the one label that most of its children test for fixed values
-(`service="db"`, `team=~"a|b"`) and keeps a table from that label's value to the children that
-can possibly match, in order. A decision then looks up one value per level and tests only those
-candidates; children without such a test are always candidates. Order, `continue` and the
-result are unchanged by the index: it only skips children whose test would fail.
+build time. Each route carries its matchers as `(label, test)` pairs, the test a C-level
+callable (`str.__eq__`, a compiled regex's `match`), walked inline without a call per route.
+Each node with four or more children indexes them on up to three labels: a child is *gated*
+on a label when one of its matchers fixes that label's value (`service="db"`,
+`team=~"a|b"`) or its start (`service=~"db-[0-9]+"` needs the prefix "db-"; the `^(?:...)$`
+that `match_re` values carry is seen through). A decision looks up each index label's value
+(and its prefixes) to find the gated children that can match, merges them in order with the
+ungated ones, and tests only those. Order, `continue` and the result are unchanged by the
+index: it only skips children whose test would fail. (benchmarks/routing.py: a few hundred
+thousand decisions per second on 500-route trees.)
 
 Identity. `Route.key` and `Route.id` are Alertmanager's `Route.Key()` (the matcher path,
 `{}/{team="a"}`) and `Route.ID()` (the key plus the position among siblings). `Route.path` is
