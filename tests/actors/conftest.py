@@ -80,7 +80,10 @@ class Recorder:
         return [(t - T0, e.receiver, str(e.reason), e.level) for t, e in self.sent]
 
 
-def firing(name: str = "Boom", ends: datetime | None = None, **labels: str) -> AlertData:
+LATER = T0 + timedelta(days=30)  # an endsAt that outlives every test: Prometheus keeps re-sending
+
+
+def firing(name: str = "Boom", ends: datetime | None = LATER, **labels: str) -> AlertData:
     return AlertData(
         Labels.of({"alertname": name, **labels}),
         Labels.of({"summary": f"{name} is happening"}),

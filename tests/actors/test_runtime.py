@@ -273,9 +273,9 @@ async def test_an_alert_without_ends_at_expires_after_resolve_timeout(
     runtime, clock, autojump_clock
 ):
     async with runtime() as (rt, rec):
-        await rt.ingest([firing(instance="a")])  # no endsAt
+        await rt.ingest([firing(instance="a", ends=None)])  # no endsAt
         await sleep_until(clock, T0 + 4 * MIN)
-        await rt.ingest([firing(instance="a")])  # re-sent: the clock starts again
+        await rt.ingest([firing(instance="a", ends=None)])  # re-sent: the clock starts again
         await sleep_until(clock, T0 + 8 * MIN + 59 * SEC)
         assert [r[2] for r in rec.log()] == ["first notification"]
         await sleep_until(clock, T0 + 10 * MIN + 30 * SEC)
@@ -290,3 +290,29 @@ async def test_snapshots_are_taken_as_records_accumulate(runtime, clock, store, 
         assert not store.snapshots
         await sleep_until(clock, T0 + 2 * MIN)
         assert store.snapshots and max(store.snapshots) >= 6
+
+
+async def test_plain_resends_are_settled_without_the_actors_or_the_journal(
+    runtime, clock, store, autojump_clock
+):
+    async with runtime() as (rt, rec):
+        await rt.ingest([firing(instance="a", ends=T0 + 4 * MIN)])
+        await sleep_until(clock, T0 + 1 * MIN)
+        routed, written = rt.dispatcher.alerts, len(store.bodies)
+        await rt.ingest([firing(instance="a", ends=T0 + 5 * MIN)])  # Prometheus, a minute later
+        assert rt.dispatcher.alerts == routed and len(store.bodies) == written
+        fp = next(iter(rt.world.groups[gid()].alerts))
+        assert rt.world.groups[gid()].alerts[fp].ends_at == T0 + 5 * MIN
+        # So it does not expire at the old endsAt.
+        await sleep_until(clock, T0 + 4 * MIN + 30 * SEC)
+        assert rt.world.groups[gid()].alerts[fp].firing
+        # A change still goes through its group's actor and the journal.
+        changed = firing(instance="a", ends=T0 + 6 * MIN)
+        changed = changed.__class__(
+            changed.labels,
+            changed.annotations.__class__.of({"summary": "worse"}),
+            None,
+            changed.ends_at,
+        )
+        await rt.ingest([changed])
+        assert rt.dispatcher.alerts == routed + 1 and len(store.bodies) == written + 1

@@ -28,7 +28,7 @@ from tocsin.actors.bus import EventBus
 from tocsin.actors.clock import Clock, SystemClock
 from tocsin.actors.config_ports import ConfigMutes, ConfigRouter, InhibitionTracker
 from tocsin.actors.dispatcher import Dispatcher
-from tocsin.actors.eventlog import EventLog
+from tocsin.actors.eventlog import TRANSIENT, EventLog
 from tocsin.actors.groups import Envelope, GroupRegistry, Reply
 from tocsin.actors.ports import MuteSource, Notifier, Router
 from tocsin.actors.supervisor import RestartPolicy, supervise
@@ -47,7 +47,14 @@ from tocsin.core.events import (
 from tocsin.core.group_state import GroupState, Phase
 from tocsin.core.inhibit import InhibitRule
 from tocsin.core.labels import Labels
-from tocsin.core.lifecycle import Acknowledge, Command, ManualResolve, Unacknowledge
+from tocsin.core.lifecycle import (
+    Acknowledge,
+    Command,
+    ManualResolve,
+    ReceiveAlerts,
+    Unacknowledge,
+    decide,
+)
 from tocsin.core.routing import RoutingTree
 from tocsin.core.silences import active_silences_for, decide_expire, decide_set
 from tocsin.core.timeintervals import TimeInterval
@@ -222,12 +229,51 @@ class Runtime:
 
         An alert without `endsAt` gets now + `resolve_timeout`, so it expires unless re-sent.
         Raises `DispatcherFull` when the ingest queue is full."""
+        now = self.clock.now()
         if any(a.ends_at is None for a in alerts):
-            until = self.clock.now() + self.settings.resolve_timeout
+            until = now + self.settings.resolve_timeout
             alerts = [
                 a if a.ends_at is not None else attrs.evolve(a, ends_at=until) for a in alerts
             ]
-        return await self.dispatcher.submit(alerts)
+        rest = self._resends(alerts, now)
+        if not rest:
+            return []
+        return await self.dispatcher.submit(rest)
+
+    def _resends(self, alerts: Sequence[AlertData], now: datetime) -> list[AlertData]:
+        """Settle plain re-sends here; return the alerts that need their groups' actors.
+
+        Most traffic re-sends alerts the groups already hold (Prometheus, every minute). For
+        those the decider's answer is nothing, or a refresh of `endsAt` that is not journaled,
+        so it is asked right here — the same pure `decide` the actor would run — and a
+        not-journaled answer is applied at once, with no message and no journal write. Any
+        other answer (new, changed, resolved) goes to the actor, which decides again on the
+        state it owns.
+        """
+        world, targets_of = self.world, self.dispatcher.targets
+        rest: list[AlertData] = []
+        refreshed: list[GroupEvent] = []
+        for alert in alerts:
+            fp = alert.labels.fingerprint_hex
+            decided: list[GroupEvent] = []
+            for gid, target in targets_of(alert.labels):
+                state = world.groups.get(gid)
+                if state is None or fp not in state.alerts:
+                    break
+                command = ReceiveAlerts(
+                    (alert,), target.group_key, target.group_labels, target.policy
+                )
+                events = decide(state, command, now)
+                if any(type(e) not in TRANSIENT for e in events):
+                    break
+                decided += events
+            else:
+                refreshed += decided
+                continue
+            rest.append(alert)
+        if refreshed:
+            self.log.apply_transient(refreshed)
+        return rest
 
     async def command(self, group_id: str, command: Command) -> list[GroupEvent]:
         """Run a command in a group's actor. Raises `UnknownGroup`, `IllegalCommand`."""
