@@ -295,7 +295,7 @@ async def test_snapshots_are_taken_as_records_accumulate(runtime, clock, store, 
 async def test_plain_resends_are_settled_without_the_actors_or_the_journal(
     runtime, clock, store, autojump_clock
 ):
-    async with runtime() as (rt, rec):
+    async with runtime() as (rt, _rec):
         await rt.ingest([firing(instance="a", ends=T0 + 4 * MIN)])
         await sleep_until(clock, T0 + 1 * MIN)
         routed, written = rt.dispatcher.alerts, len(store.bodies)
