@@ -74,7 +74,8 @@ class Invalid:
     reason: str
 
     def __str__(self) -> str:
-        return f"alerts[{self.index}].{self.field}: {self.reason}" if self.field else self.reason
+        where = f"alerts[{self.index}]" + (f".{self.field}" if self.field else "")
+        return f"{where}: {self.reason}"
 
 
 @attrs.frozen
