@@ -545,3 +545,14 @@ def test_a_suppressed_first_notification_still_starts_escalation():
     out = d.run_until(T0 + 10 * MIN)
     assert next(e.outcome for e in of_type(out, GroupFlushed)) is FlushOutcome.SUPPRESSED
     assert [e.level for e in of_type(out, Escalated)] == [0, 1]  # level 1 pages at +5 min
+
+
+def test_an_escalation_policy_without_repeat_stays_quiet_after_its_last_level():
+    import attrs
+
+    quiet = attrs.evolve(ESCALATING, escalation=attrs.evolve(ESCALATING.escalation, repeat=False))
+    d = Driver(quiet)
+    d.receive(alert("a"))
+    out = d.run_until(T0 + 10 * HOUR)
+    assert [e.level for e in of_type(out, Escalated)] == [0, 1, 2, 3]
+    assert [e for e in of_type(out, NotificationRequested) if e.reason is NotifyReason.REPEAT] == []

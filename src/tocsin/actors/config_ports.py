@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import attrs
-
 from tocsin.actors.ports import RouteTarget
 from tocsin.core.events import (
     AlertReceived,
@@ -45,9 +43,7 @@ class ConfigRouter:
     def policy(self, route: Route) -> GroupPolicy:
         found = self._policies.get(route.path)
         if found is None:
-            found = self._policies[route.path] = attrs.evolve(
-                route.policy(), route_id=route.path, suppress_duration=route.suppress_duration
-            )
+            found = self._policies[route.path] = route.policy()
         return found
 
     def route(self, labels: Labels) -> list[RouteTarget]:

@@ -241,6 +241,6 @@ def read_escalation_policies(
         if not levels and not view.seq("levels"):
             reader.error(node, path, "an escalation policy needs at least one level")
         repeat = view.boolean("repeat")
-        policies[name] = EscalationPolicy(name, tuple(levels))
         repeats[name] = True if repeat is None else repeat
+        policies[name] = EscalationPolicy(name, tuple(levels), repeat=repeats[name])
     return policies, repeats, nodes

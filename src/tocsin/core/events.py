@@ -186,6 +186,8 @@ class EscalationPolicy:
     name: str
     levels: tuple[EscalationLevel, ...]
     start_level: int = 0
+    # After the last level, remind everyone reached every repeat_interval (False: stay quiet).
+    repeat: bool = True
 
 
 @attrs.frozen

@@ -476,6 +476,9 @@ def _repeat_point(s: GroupState) -> datetime | None:
         return None
     if not any(a.resolved_at is None for a in s.alerts.values()):
         return None
+    escalation = s.policy.escalation
+    if escalation is not None and not escalation.repeat and s.level >= len(escalation.levels) - 1:
+        return None  # the policy says: after the last level, no reminders
     return s.repeat_base + s.policy.repeat_interval
 
 
