@@ -46,9 +46,13 @@ _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 
 
 def fmt_time(t: datetime | None) -> str:
-    """RFC 3339 with milliseconds, as Alertmanager's API writes times (Go's zero time for None)."""
+    """RFC 3339 in UTC, to the microsecond (Go's zero time for None).
+
+    Alertmanager writes milliseconds; Tocsin keeps every digit it stores, so a time read from
+    the API and sent back (amtool's `silence update` re-posts `startsAt`) is the same instant.
+    """
     t = (t or _EPOCH).astimezone(UTC)
-    return f"{t:%Y-%m-%dT%H:%M:%S}.{t.microsecond // 1000:03d}Z"
+    return f"{t:%Y-%m-%dT%H:%M:%S}.{t.microsecond:06d}Z"
 
 
 class AlertStatus:
