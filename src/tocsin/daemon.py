@@ -23,10 +23,12 @@ tokens and limits — and journaled as `ConfigLoaded`; a bad one changes nothing
 lists its problems. Groups that are open keep the route settings they opened with until their
 episode ends. The listen address and data directory are read at start only.
 
-Notifications: the runtime's notifier comes from `notifier_factory(config, nursery)` (the
-channel actors plug in here); without one, the runtime's log notifier prints what would be
-sent. A notifier with an `attach(rt)` method gets the runtime once it has recovered, and one
-with `reconfigure(config)` is told of each reloaded configuration.
+Notifications: the runtime's notifier comes from `notifier_factory(config)` (the channel
+actors plug in here: `lambda c: ChannelNotifier.from_config(c, ChannelSettings())`); without
+one, the runtime's log notifier prints what would be sent. A notifier with a `run(rt,
+task_status)` method is started in the runtime's nursery once it has recovered (`await
+rt.nursery.start(notifier.run, rt)`), and one with `reconfigure(config)` is told of each
+reloaded configuration.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ __all__ = ["Daemon", "NotifierFactory", "RunOptions", "StartupError", "rules_of"
 
 log = logging.getLogger("tocsin.daemon")
 
-NotifierFactory = Callable[[Config, trio.Nursery], Notifier]
+NotifierFactory = Callable[[Config], Notifier]
 
 
 class StartupError(Exception):
@@ -220,7 +222,7 @@ class Daemon:
                 except OSError as exc:
                     raise StartupError(f"cannot listen on {self.listen}: {exc}") from exc
                 if self.notifier_factory is not None:
-                    self.notifier = self.notifier_factory(config, nursery)
+                    self.notifier = self.notifier_factory(config)
                 async with open_runtime(
                     journal,
                     rules=rules_of(config),
@@ -229,9 +231,9 @@ class Daemon:
                     clock=self.clock,
                 ) as rt:
                     self.rt = rt
-                    attach = getattr(self.notifier, "attach", None)
-                    if attach is not None:
-                        attach(rt)
+                    run_notifier = getattr(self.notifier, "run", None)
+                    if run_notifier is not None:
+                        await rt.nursery.start(run_notifier, rt)
                     if rt.world.config_sha256 != config.sha256:
                         await rt.log.append(
                             [ConfigLoaded(config.sha256, config.source, rt.clock.now())]

@@ -1,4 +1,4 @@
-"""`tocsin run` as a real process: it opens its journal, says it is ready, and stops on SIGTERM."""
+"""`tocsin run` as a real process: ready, serving, reloading, refusing, stopping cleanly."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 
 from tocsin.cli.main import main
+from tocsin.journal import open_journal_reader
+
+from ..adapters.running_tocsin import free_port, running_tocsin, wait_for
 
 
 def _wait_for_line(proc: subprocess.Popen[bytes], needle: str, deadline: float) -> str:
@@ -38,13 +41,24 @@ def _wait_for_line(proc: subprocess.Popen[bytes], needle: str, deadline: float) 
 
 def test_run_opens_the_journal_and_exits_0_on_sigterm(tmp_path: Path):
     data = tmp_path / "data"
+    port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tocsin.cli.main", "run", "--data-dir", str(data)],
+        [
+            sys.executable,
+            "-m",
+            "tocsin.cli.main",
+            "run",
+            "--data-dir",
+            str(data),
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
         stderr=subprocess.PIPE,
     )
     try:
         line = _wait_for_line(proc, "ready", time.monotonic() + 30)
         assert "0 records" in line
+        assert f"http://127.0.0.1:{port}" in line
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
@@ -53,3 +67,91 @@ def test_run_opens_the_journal_and_exits_0_on_sigterm(tmp_path: Path):
             proc.wait()
     assert data.is_dir()
     assert main(["journal", "verify", "--data-dir", str(data)]) == 0
+
+
+CONFIG = """\
+route:
+  receiver: team
+  group_wait: 0s
+receivers:
+  - name: team
+"""
+
+
+def _types(data: Path) -> list[str]:
+    with open_journal_reader(data) as reader:
+        return [r.type for r in reader.read()]
+
+
+def test_serves_the_api_and_an_accepted_batch_survives_sigterm():
+    with running_tocsin(CONFIG) as t:
+        assert t.client.get("/-/healthy").text == "OK"
+        r = t.client.post("/api/v2/alerts", json=[{"labels": {"alertname": "Kept"}}])
+        assert r.status_code == 200
+        assert t.stop() == 0
+        types = _types(t.data_dir)
+        assert types[0] == "config.loaded" and "alert.received" in types
+        assert "stopped" in t.log()
+
+
+def test_the_default_config_logs_its_log_only_channels():
+    with running_tocsin(None, env={"SLACK_WEBHOOK_URL": ""}) as t:
+        assert "SLACK_WEBHOOK_URL is not set); it will only log what it would send" in t.log()
+
+
+def test_reload_by_sighup_and_by_post_keeps_the_old_config_when_the_new_one_is_bad():
+    with running_tocsin(CONFIG) as t:
+        sha = t.client.get("/api/v2/status").json()["config"]["original"]
+        t.config_file.write_text(CONFIG.replace("team", "crew"))
+        t.signal(signal.SIGHUP)
+        t.wait_log("SIGHUP: configuration")
+        wait_for(
+            lambda: t.client.get("/api/v2/receivers").json() == [{"name": "crew"}],
+            10,
+            "the new receivers",
+        )
+        assert t.client.get("/api/v2/status").json()["config"]["original"] != sha
+        t.config_file.write_text("route:\n  receiver: nobody\nreceivers: []\n")
+        r = t.client.post("/-/reload")
+        assert r.status_code == 400
+        assert r.json()["error"] == "configuration not reloaded"
+        assert any("undefined receiver" in p for p in r.json()["detail"]["problems"])
+        assert t.client.get("/api/v2/receivers").json() == [{"name": "crew"}]
+        t.config_file.write_text(CONFIG.replace("team", "crew"))
+        assert t.client.post("/-/reload").json()["status"] == "unchanged"
+        assert t.stop() == 0
+        assert _types(t.data_dir).count("config.loaded") == 2
+
+
+def test_refuses_a_network_address_without_tokens(tmp_path: Path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tocsin.cli.main",
+            "run",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--listen",
+            "0.0.0.0:0",
+        ],
+        capture_output=True,
+        timeout=30,
+    )
+    assert proc.returncode == 1
+    assert b"refusing to listen on 0.0.0.0:0 without authentication" in proc.stderr
+    assert b"--insecure-no-auth" in proc.stderr
+
+
+def test_a_bad_config_file_is_reported_and_exit_1(tmp_path: Path):
+    bad = tmp_path / "am.yml"
+    bad.write_text("route:\n  receiver: x\n  group_wait: 5x\nreceivers:\n  - name: x\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tocsin.cli.main", "run", "--config", str(bad)],
+        capture_output=True,
+        timeout=30,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    assert b"cannot start: the configuration has problems" in proc.stderr
+    assert f'{bad}:3:3: route.group_wait: invalid duration "5x"'.encode() in proc.stderr
