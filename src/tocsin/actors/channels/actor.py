@@ -217,34 +217,30 @@ class ChannelActor:
     # -- the circuit ----------------------------------------------------------------------
     async def _wait_for_circuit(self, notice: Notice) -> bool | None:
         """Wait until the circuit lets an attempt through. Returns whether it had to wait
-        (False: it was closed), or None when the notice was rerouted to a fallback."""
-        clock = self.notifier.clock
-        waited_since = None
+        (False: it was closed), or None when the notice was rerouted to a fallback because
+        the circuit has been open (probes failing) for `fallback_after`."""
+        clock, breaker = self.notifier.clock, self.breaker
+        fallback = None if notice.rerouted else self.notifier.fallback_for(notice)
+        waited = False
         while True:
             now = clock.now()
-            allowed, transition = self.breaker.acquire(now)
+            reroute_at = None
+            if fallback is not None and breaker.opened_at is not None:
+                reroute_at = breaker.opened_at + self.settings.fallback_after
+                if now >= reroute_at:
+                    await self.notifier.reroute(notice, self, fallback, breaker.open_duration(now))
+                    return None
+            allowed, transition = breaker.acquire(now)
             if transition is Transition.HALF_OPENED:
                 log.info("%s: circuit half-open, probing", self.key)
             if allowed:
-                return waited_since is not None
-            if waited_since is None:
-                waited_since = now
-                self.stats.waiting += 1
-            fallback = None if notice.rerouted else self.notifier.fallback_for(notice)
-            if fallback is not None:
-                reroute_at = waited_since + self.settings.fallback_after
-                if now >= reroute_at:
-                    self.stats.waiting -= 1
-                    await self.notifier.reroute(notice, self, fallback, now - waited_since)
-                    return None
-            else:
-                reroute_at = None
-            retry_at = self.breaker.retry_at()
-            deadlines = [t for t in (retry_at, reroute_at) if t is not None]
-            wake = min(deadlines) if deadlines else None
-            version = self.breaker.version
-            with trio.move_on_at(clock.deadline(wake) if wake else float("inf")):
-                while self.breaker.version == version:
+                return waited
+            waited = True
+            deadlines = [t for t in (breaker.retry_at(), reroute_at) if t is not None]
+            wake = clock.deadline(min(deadlines)) if deadlines else float("inf")
+            version = breaker.version
+            with trio.move_on_at(wake):
+                while breaker.version == version:
                     await self.notifier.breaker_changed(self.channel.destination)
 
     async def _record_circuit(self, result: Outcome, now: datetime) -> None:
