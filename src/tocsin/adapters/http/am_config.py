@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import attrs
 import yaml
 
 from tocsin.config import Config
 from tocsin.config.dump import dump_config
 from tocsin.config.durations import format_duration
+from tocsin.config.model import TocsinSettings
 
 __all__ = ["alertmanager_original"]
 
@@ -37,7 +39,8 @@ def _route(node: dict[str, Any]) -> dict[str, Any]:
 
 def alertmanager_original(config: Config) -> str:
     """The Alertmanager-loadable YAML of `config` (see the module docstring)."""
-    effective = yaml.safe_load(dump_config(config)) or {}
+    # The `tocsin:` block is left out before dumping: none of it goes to Alertmanager.
+    effective = yaml.safe_load(dump_config(attrs.evolve(config, tocsin=TocsinSettings()))) or {}
     doc: dict[str, Any] = {
         "global": {"resolve_timeout": format_duration(config.global_.resolve_timeout)},
         "route": _route(effective.get("route") or {}),
