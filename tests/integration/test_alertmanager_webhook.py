@@ -56,36 +56,38 @@ def _journal(t: RunningTocsin) -> list[tuple[str, dict[str, object]]]:
 
 
 def test_alertmanager_webhook_makes_the_alert_active_notifies_and_resolves():
-    with running_tocsin(TOCSIN, token="read-token") as tocsin:
-        with running_alertmanager(ALERTMANAGER.format(url=tocsin.url)) as am:
-            alert = {
-                "labels": {"alertname": "ViaAlertmanager", "severity": "warning"},
-                "annotations": {"summary": "sent through Alertmanager"},
-            }
-            assert am.client.post("/api/v2/alerts", json=[alert]).status_code == 200
+    with (
+        running_tocsin(TOCSIN, token="read-token") as tocsin,
+        running_alertmanager(ALERTMANAGER.format(url=tocsin.url)) as am,
+    ):
+        alert = {
+            "labels": {"alertname": "ViaAlertmanager", "severity": "warning"},
+            "annotations": {"summary": "sent through Alertmanager"},
+        }
+        assert am.client.post("/api/v2/alerts", json=[alert]).status_code == 200
 
-            def active() -> list[dict[str, object]]:
-                return tocsin.client.get("/api/v2/alerts").json()
+        def active() -> list[dict[str, object]]:
+            return tocsin.client.get("/api/v2/alerts").json()
 
-            [got] = wait_for(active, 20, "the alert active in Tocsin")  # type: ignore[misc]
-            assert got["labels"] == alert["labels"]
-            assert got["annotations"] == alert["annotations"]
-            am_alert = am.client.get("/api/v2/alerts").json()[0]
-            assert got["fingerprint"] == am_alert["fingerprint"]
-            # Tocsin routed it and requested its own notification (write-ahead, journaled).
-            wait_for(
-                lambda: any(
-                    t == "notification.requested" and p["receiver"] == "ops"
-                    for t, p in _journal(tocsin)
-                ),
-                10,
-                "Tocsin's notification request",
-            )
-            now = datetime.now(UTC).isoformat()
-            resolved = {**alert, "endsAt": now}
-            assert am.client.post("/api/v2/alerts", json=[resolved]).status_code == 200
-            wait_for(lambda: active() == [], 20, "the alert resolved in Tocsin")
-            types = [t for t, _ in _journal(tocsin)]
-            assert "alert.resolved" in types
-            # Alertmanager's deliveries were accepted (no error in its log).
-            assert "level=error" not in am.log(), am.log()
+        [got] = wait_for(active, 20, "the alert active in Tocsin")  # type: ignore[misc]
+        assert got["labels"] == alert["labels"]
+        assert got["annotations"] == alert["annotations"]
+        am_alert = am.client.get("/api/v2/alerts").json()[0]
+        assert got["fingerprint"] == am_alert["fingerprint"]
+        # Tocsin routed it and requested its own notification (write-ahead, journaled).
+        wait_for(
+            lambda: any(
+                t == "notification.requested" and p["receiver"] == "ops"
+                for t, p in _journal(tocsin)
+            ),
+            10,
+            "Tocsin's notification request",
+        )
+        now = datetime.now(UTC).isoformat()
+        resolved = {**alert, "endsAt": now}
+        assert am.client.post("/api/v2/alerts", json=[resolved]).status_code == 200
+        wait_for(lambda: active() == [], 20, "the alert resolved in Tocsin")
+        types = [t for t, _ in _journal(tocsin)]
+        assert "alert.resolved" in types
+        # Alertmanager's deliveries were accepted (no error in its log).
+        assert "level=error" not in am.log(), am.log()
