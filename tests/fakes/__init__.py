@@ -36,7 +36,9 @@ class FakeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
 
     async def control(self, path: str, body: Any = None) -> Any:
-        async with httpx.AsyncClient() as client:
+        # No timeout: under a mock clock, a slow control call (closing a socket takes up to
+        # half a second) must not count as minutes of trio time.
+        async with httpx.AsyncClient(timeout=None) as client:
             url = f"http://127.0.0.1:{self.control_port}{path}"
             if body is None and path in ("/requests", "/state"):
                 r = await client.get(url)

@@ -136,7 +136,7 @@ class SlackFake(Fake):
                     self.counter += 1
                     ts = f"1700000000.{self.counter:06d}"
                     cid = "C" + str(abs(hash(channel)) % 10**8)
-                    self.messages[ts] = {"channel": cid, "channel_name": channel, "ts": ts, **msg}
+                    self.messages[ts] = {**msg, "channel": cid, "channel_name": channel, "ts": ts}
                     return json_answer(200, {"ok": True, "channel": cid, "ts": ts, "message": msg})
                 if method == "chat.update":
                     ts = msg.get("ts")
