@@ -52,10 +52,13 @@ class Recorder:
     sent: list[tuple[datetime, NotificationRequested]] = attrs.Factory(list)
     deliver: bool = True
     rt: Runtime | None = None
-    _queue: list[NotificationRequested] = attrs.Factory(list)
+    alerts: dict[str, dict[str, Labels]] = attrs.Factory(dict)  # group -> its alerts, as last told
 
     def request(self, event: NotificationRequested, state: GroupState) -> None:
         self.sent.append((self.clock.now(), event))
+        self.alerts.setdefault(event.group_id, {}).update(
+            (fp, a.alert.labels) for fp, a in state.alerts.items()
+        )
         if self.deliver and self.rt is not None:
             self.rt.nursery.start_soon(self._deliver, event)
 

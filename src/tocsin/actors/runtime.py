@@ -31,6 +31,7 @@ from tocsin.actors.dispatcher import Dispatcher
 from tocsin.actors.eventlog import TRANSIENT, EventLog
 from tocsin.actors.groups import Envelope, GroupRegistry, Reply
 from tocsin.actors.ports import MuteSource, Notifier, Router
+from tocsin.actors.selfmon import Probes, SelfMonitor, SelfMonitorSettings
 from tocsin.actors.supervisor import RestartPolicy, supervise
 from tocsin.core.codec import CODEC, to_micros
 from tocsin.core.events import (
@@ -90,6 +91,8 @@ class RuntimeSettings:
     # global resolve_timeout).
     resolve_timeout: timedelta = timedelta(minutes=5)
     restart_policy: RestartPolicy = attrs.Factory(RestartPolicy)
+    # Alerts about Tocsin itself (the daemon turns this on; tests opt in).
+    selfmon: SelfMonitorSettings | None = None
 
 
 class SilenceMutes:
@@ -189,6 +192,7 @@ class Runtime:
         self.dispatcher = Dispatcher(self, router, settings.ingest_queue)
         self.ready = trio.Event()
         self.internal_alerts = 0
+        self.selfmon: SelfMonitor | None = None
 
     # -- supervision -------------------------------------------------------------------
     async def supervise(self, name: str, actor: object) -> None:
@@ -229,6 +233,15 @@ class Runtime:
 
         An alert without `endsAt` gets now + `resolve_timeout`, so it expires unless re-sent.
         Raises `DispatcherFull` when the ingest queue is full."""
+        started = trio.current_time()
+        try:
+            return await self._ingest(alerts)
+        finally:
+            if self.selfmon is not None:
+                self.selfmon.record_ingest(trio.current_time() - started)
+                self.selfmon.saw_alerts(alerts)
+
+    async def _ingest(self, alerts: Sequence[AlertData]) -> list[GroupEvent]:
         now = self.clock.now()
         if any(a.ends_at is None for a in alerts):
             until = now + self.settings.resolve_timeout
@@ -394,11 +407,14 @@ async def open_runtime(
     mutes: MuteSource | None = None,
     notifier: Notifier | None = None,
     settings: RuntimeSettings = RuntimeSettings(),
+    probes: Probes | None = None,
+    data_dir: str | None = None,
 ) -> AsyncIterator[Runtime]:
     """Recover from `journal` and run the actors until the context exits (then cancel them).
 
     Route and mute with `rules` (a configuration's), or with an explicit `router` and `mutes`
-    (tests). Raises `ValueError` when neither a router nor rules are given.
+    (tests). With `settings.selfmon`, Tocsin watches itself (`probes` read memory and the disk
+    of `data_dir`). Raises `ValueError` when neither a router nor rules are given.
     """
     if router is None and rules is None:
         raise ValueError("open_runtime needs rules or a router")
@@ -421,6 +437,10 @@ async def open_runtime(
             rt.apply_rules(rules, router=router, mutes=mutes)
         if log_notifier is not None:
             nursery.start_soon(log_notifier.run, rt)
+        if settings.selfmon is not None:
+            rt.selfmon = SelfMonitor(rt, settings.selfmon, probes, data_dir)
+            rt.log.listeners.append(rt.selfmon.observe)
+            nursery.start_soon(rt.supervise, "self-monitor", rt.selfmon.run)
         await nursery.start(rt.dispatcher.run)
         rt._rearm()
         nursery.start_soon(rt._snapshotter)

@@ -19,7 +19,7 @@ delivery          NotificationRequested, NotificationDelivered, NotificationFail
                   CircuitOpened, CircuitClosed, NotificationCoalesced, NotificationSkipped,
                   NotificationRerouted, SlackMessagePosted
 silences          SilenceCreated, SilenceExpired
-daemon            ConfigLoaded, ActorRestarted
+daemon            ConfigLoaded, ActorRestarted, HeartbeatRegistered, HeartbeatRemoved
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ __all__ = [
     "GroupOpened",
     "GroupPolicy",
     "GroupResolved",
+    "HeartbeatRegistered",
+    "HeartbeatRemoved",
     "Mute",
     "MuteKind",
     "NotificationCoalesced",
@@ -494,6 +496,25 @@ class ActorRestarted(Event):
     error: str
     attempt: int
     backoff: timedelta
+    at: datetime
+
+
+@event("heartbeat.registered")
+@attrs.frozen
+class HeartbeatRegistered(Event):
+    """A dead man's switch: `name` is expected to beat at least every `interval`.
+    Beats themselves are not journaled; a missing beat raises `HeartbeatMissing`."""
+
+    name: str
+    interval: timedelta
+    at: datetime
+
+
+@event("heartbeat.removed")
+@attrs.frozen
+class HeartbeatRemoved(Event):
+    name: str
+    by: str
     at: datetime
 
 

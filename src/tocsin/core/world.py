@@ -11,7 +11,7 @@ same codec as events, so they hold only msgpack types.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -21,6 +21,8 @@ from tocsin.core.events import (
     ConfigLoaded,
     Event,
     GroupEvent,
+    HeartbeatRegistered,
+    HeartbeatRemoved,
     SilenceCreated,
     SilenceData,
     SilenceExpired,
@@ -43,6 +45,7 @@ class World:
     finished_recent: dict[str, tuple[tuple[datetime, tuple[str, ...], tuple[str, ...]], ...]] = (
         attrs.Factory(dict)
     )
+    heartbeats: dict[str, timedelta] = attrs.Factory(dict)  # name -> expected interval
     applied_seq: int = 0
     config_sha256: str = ""
 
@@ -79,6 +82,10 @@ class World:
             apply_silence_event(self.silences, ev)
         elif isinstance(ev, ConfigLoaded):
             self.config_sha256 = ev.sha256
+        elif isinstance(ev, HeartbeatRegistered):
+            self.heartbeats[ev.name] = ev.interval
+        elif isinstance(ev, HeartbeatRemoved):
+            self.heartbeats.pop(ev.name, None)
         if seq:
             self.applied_seq = seq
 
