@@ -44,11 +44,12 @@ def notification(
     gid: str = "g1",
     ack_by: str | None = None,
     episode: int = 1,
+    seq: int = 1,
 ) -> Notification:
     alerts = alerts or (alert(),)
     req = NotificationRequested(
         gid,
-        f"{gid}-{episode}-1",
+        f"{gid}-{episode}-{seq}",
         receiver,
         reason,
         0,

@@ -106,6 +106,7 @@ class EmailChannel:
         tls_context: ssl.SSLContext | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = 30.0,
+        implicit_tls: bool | None = None,
     ) -> None:
         self.kit = kit
         self.name = name
@@ -123,6 +124,7 @@ class EmailChannel:
         self.tls_context = tls_context or ssl.create_default_context()
         self.headers = headers or {}
         self.timeout = timeout
+        self.implicit_tls = self.port == 465 if implicit_tls is None else implicit_tls
 
     async def deliver(self, n: Notification) -> Receipt:
         msg = build_message(
@@ -136,7 +138,7 @@ class EmailChannel:
 
     def _send(self, msg: EmailMessage) -> None:
         smtp: smtplib.SMTP
-        if self.port == 465:
+        if self.implicit_tls:
             smtp = smtplib.SMTP_SSL(
                 self.host,
                 self.port,
@@ -150,7 +152,7 @@ class EmailChannel:
             )
         with smtp:
             smtp.ehlo()
-            if self.port != 465:
+            if not self.implicit_tls:
                 if smtp.has_extn("starttls"):
                     smtp.starttls(context=self.tls_context)
                     smtp.ehlo()
