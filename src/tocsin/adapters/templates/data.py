@@ -14,11 +14,13 @@ Label and annotation values are redacted here, once, before any template or payl
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
-from tocsin.adapters.channels.model import AlertView, Notification
 from tocsin.adapters.templates.redact import Redactor
+
+if TYPE_CHECKING:  # (a runtime import would be circular: channels render with templates)
+    from tocsin.adapters.channels.model import AlertView, Notification
 
 __all__ = ["SEVERITY_ORDER", "build_data", "rfc3339", "severity_of"]
 

@@ -253,8 +253,7 @@ class JinjaRenderer:
             if name.startswith("_"):
                 continue
             try:
-                self._envs[False].get_template(name)
-                self._envs[True].get_template(name)
+                self._envs[False].get_template(name)  # same syntax in both environments
             except jinja2.TemplateSyntaxError as exc:
                 file = self._files.get(exc.name or name, f"<built-in template {name}>")
                 problems.append(Problem(file, exc.lineno, None, "templates", exc.message or ""))
