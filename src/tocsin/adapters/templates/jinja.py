@@ -249,7 +249,7 @@ class JinjaRenderer:
             False: self._environment(loader, autoescape=False, filters=filters),
             True: self._environment(loader, autoescape=True, filters=filters),
         }
-        for name in [*builtin, *custom]:
+        for name in dict.fromkeys([*builtin, *custom]):
             if name.startswith("_"):
                 continue
             try:
