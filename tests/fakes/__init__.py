@@ -66,9 +66,12 @@ class FakeProcess:
                 self.proc.wait()
 
 
-async def wait_for(predicate: Any, *, within: float = 10.0, what: str = "condition") -> Any:
+async def wait_for(
+    predicate: Any, *, within: float = 30.0, every: float = 0.5, what: str = "condition"
+) -> Any:
     """Poll `predicate` (sync or async) until it returns something truthy; fail after
-    `within` seconds of trio time. Under a mock clock with autojump, idle polling jumps."""
+    `within` seconds of trio time. Under a mock clock with an autojump threshold every poll
+    costs that threshold in real time, hence the coarse default `every`."""
     with trio.move_on_after(within) as scope:
         while True:
             value = predicate()
@@ -76,5 +79,5 @@ async def wait_for(predicate: Any, *, within: float = 10.0, what: str = "conditi
                 value = await value
             if value:
                 return value
-            await trio.sleep(0.01)
+            await trio.sleep(every)
     assert not scope.cancelled_caught, f"timed out waiting for {what}"
