@@ -149,6 +149,34 @@ def _time(item: Mapping[str, Any], key: str) -> datetime | None:
         raise _Bad(key, f"not an RFC 3339 time: {value[:64]!r}") from None
 
 
+class _KnownSets:
+    """Label sets already validated, by their raw `(name, value)` items as received.
+
+    Prometheus re-sends every firing alert about once a minute with the same labels and
+    annotations in the same order; recognising them costs one tuple and one dict lookup
+    instead of validating, sorting and interning again. Bounded (cleared when full) and
+    emptied when the limits change, since a set is only known under the limits it passed.
+    """
+
+    MAX = 250_000
+
+    def __init__(self) -> None:
+        self.limits: IngestLimits | None = None
+        self.sets: tuple[dict[tuple[Any, ...], Labels], dict[tuple[Any, ...], Labels]] = ({}, {})
+
+    def table(self, limits: IngestLimits, annotations: bool) -> dict[tuple[Any, ...], Labels]:
+        if limits is not self.limits:
+            self.limits = limits
+            self.sets = ({}, {})
+        table = self.sets[annotations]
+        if len(table) >= self.MAX:
+            table.clear()
+        return table
+
+
+_KNOWN = _KnownSets()
+
+
 def _label_set(
     item: Mapping[str, Any], key: str, limits: IngestLimits, *, annotations: bool
 ) -> Labels:
@@ -159,6 +187,23 @@ def _label_set(
         raise _Bad(key, "required: an object of label names to string values")
     if not isinstance(raw, dict):
         raise _Bad(key, f"expected an object of names to string values, got {jtype(raw)}")
+    known = _KNOWN.table(limits, annotations)
+    try:
+        raw_key = tuple(raw.items())
+        found = known.get(raw_key)
+    except TypeError:  # an unhashable value: not a valid set, the checks below say why
+        raw_key, found = None, None
+    if found is not None:
+        return found
+    labels = _check_label_set(raw, key, limits, annotations=annotations)
+    if raw_key is not None:
+        known[raw_key] = labels
+    return labels
+
+
+def _check_label_set(
+    raw: dict[str, Any], key: str, limits: IngestLimits, *, annotations: bool
+) -> Labels:
     most = limits.max_annotations_per_alert if annotations else limits.max_labels_per_alert
     if len(raw) > most:
         raise _Bad(key, f"{len(raw)} entries, at most {most} are allowed")

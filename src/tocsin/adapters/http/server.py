@@ -58,6 +58,9 @@ async def serve_http(
     config.accesslog = None
     config.errorlog = logging.getLogger("tocsin.http.server")
     config.include_server_header = False
+    # Hypercorn closes a keep-alive connection after 1,000 requests by default; Prometheus and
+    # Alertmanager keep one connection open and would pay a reconnect every 1,000 batches.
+    config.keep_alive_max_requests = 1_000_000
 
     async def started_with(task_status: trio.TaskStatus[list[str]]) -> None:
         await serve(
