@@ -251,6 +251,33 @@ TEXT_CASES: list[Case] = (
     + [Case(t, "group") for t in _GROUP]
 )
 
-HTML_CASES: list[Case] = []
+# Rendered as HTML (html/template), against every data set.
+_HTML = [
+    '{{ template "email.default.html" . }}',
+    '{{ template "email.default.subject" . }}',
+    '<a href="{{ .ExternalURL }}/x y?q={{ .Receiver }}&r={{ "a b/é" }}#{{ "f g" }}">{{ .Receiver }}</a>',
+    '<p title={{ .Receiver }}>{{ .CommonLabels.nope }}|{{ printf "%v" nil }}|{{ print nil }}|{{ . }}</p>',
+    '<a href="javascript:{{ "x" }}">x</a><a href="{{ "javascript:alert(1)" }}">y</a><a href="{{ safeHtml "javascript:1" }}">',
+    '<p style="color: {{ "red" }}">x</p><p style="color: {{ "expression(x)" }}">y</p>',
+    '<b {{ "class" }}="x">',
+    "<!-- a {{ .Receiver }} b -->c",
+    '{{ template "corpus.html.alerts" . }}',
+    '<a href="{{ template "corpus.html.url" . }}">link</a>',
+    "{{ range .Alerts }}<li>{{ .Labels.alertname }} &lt; {{ .Annotations.summary }} a < b</li>{{ end }}",
+    '<title>{{ .Status }} <x> {{ safeHtml "<b>x</b>" }}</title>{{ safeHtml "<b>raw</b>" }}<p title="{{ safeHtml "<b>t</b>" }}">',
+    '<p>{{ .Status | html }} {{ html .Receiver "<" }} {{ .Receiver | urlquery }}</p>',
+    '{{ if eq .Status "firing" }}<b>{{ else }}<i>{{ end }}x',
+    "<a href={{ .ExternalURL }}>{{ len .Alerts }}</a>",
+    '<p class="{{ if .Alerts.Firing }}firing{{ else }}ok{{ end }}" data-x="{{ .Status }}">',
+    '{{ range .Alerts }}<a href="{{ .GeneratorURL }}">{{ .Labels.instance }}</a>{{ end }}',
+    '<style>/* c */ p { color: red; } {{ "x" }}</style>',
+    "<script>var x = 1; // c\n</script>{{ .Status }}",
+    "<p>{{ .Nope }}</p>",
+    '{{ html .Status | printf "%s" }}',
+    "<img src=\"{{ .ExternalURL }}/logo.png?{{ .Status }}\" alt='{{ .Receiver }}'>",
+    '{{ range $i, $a := .Alerts }}{{ if $i }}<hr>{{ end }}<div id="a{{ $i }}">{{ $a.Fingerprint }}</div>{{ end }}\n',
+]
+
+HTML_CASES: list[Case] = [Case(t, d, html=True) for t in _HTML for d in ALL_DATA]
 
 CASES: list[Case] = TEXT_CASES + HTML_CASES

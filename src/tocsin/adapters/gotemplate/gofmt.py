@@ -27,7 +27,15 @@ from typing import Any, Final
 
 from tocsin.adapters.gotemplate.values import GoStruct, type_name
 
-__all__ = ["go_quote", "print_value", "sprint", "sprintf", "sprintln", "value_string"]
+__all__ = [
+    "go_quote",
+    "indirect_string",
+    "print_value",
+    "sprint",
+    "sprintf",
+    "sprintln",
+    "value_string",
+]
 
 
 @dataclass(slots=True)
@@ -69,6 +77,11 @@ def value_string(value: Any) -> str:
     if type(value) is str:
         return value
     return format_arg(value, "v", _PLAIN)
+
+
+def indirect_string(value: Any) -> str:
+    """%v of the value a pointer points to (a struct without the `&`)."""
+    return format_value(value, "v", _PLAIN, 1)
 
 
 def print_value(value: Any) -> str:
