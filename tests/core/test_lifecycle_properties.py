@@ -29,6 +29,7 @@ from tocsin.core.lifecycle import (
     ManualResolve,
     ReceiveAlerts,
     Unacknowledge,
+    next_deadline,
 )
 
 from .lifecycle_harness import (
@@ -104,6 +105,10 @@ def test_replaying_the_encoded_events_rebuilds_the_live_state(policy, script):
     sent: dict = {}
     for step in script:
         _apply(d, step, sent)
+        # The incremental caches answer what a fresh computation would.
+        fresh = d.state.copy()
+        assert next_deadline(d.state) == next_deadline(fresh)
+        assert d.state.firing_count() == sum(1 for a in fresh.alerts.values() if a.firing)
         # The group holds what the source said last about each alert it still has firing.
         for fp, held in d.state.alerts.items():
             if held.firing:

@@ -26,8 +26,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from tocsin.core.events import EVENT_TYPES, AlertData, Event
+from tocsin.core.group_state import GroupState
 from tocsin.core.labels import Labels
 
 __all__ = [
@@ -136,6 +138,12 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(enum.StrEnum, str)
     conv.register_unstructure_hook(AlertData, _unstructure_alert)
     conv.register_structure_hook(AlertData, _structure_alert)
+    # A group's caches are derived from its alerts: never stored, rebuilt on first use.
+    skip = override(omit=True)
+    conv.register_unstructure_hook(
+        GroupState, make_dict_unstructure_fn(GroupState, conv, derived=skip)
+    )
+    conv.register_structure_hook(GroupState, make_dict_structure_fn(GroupState, conv, derived=skip))
     return conv
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import heapq
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -44,7 +45,7 @@ from tocsin.core.events import (
 )
 from tocsin.core.labels import EMPTY_LABELS, Labels
 
-__all__ = ["AckInfo", "AlertState", "GroupState", "Phase", "evolve", "group_id_for"]
+__all__ = ["AckInfo", "AlertState", "Derived", "GroupState", "Phase", "evolve", "group_id_for"]
 
 
 class Phase(enum.StrEnum):
@@ -82,6 +83,21 @@ class AlertState:
     @property
     def firing(self) -> bool:
         return self.resolved_at is None
+
+
+class Derived:
+    """Caches derived from a group's alerts, kept in step by `evolve` so a busy group's deadlines
+    cost O(log n), not O(n). Never compared, never snapshotted: `None` means "recompute".
+
+    `firing` counts the firing alerts; `expiry` is a heap of (ends_at, fingerprint) whose
+    stale entries (refreshed, resolved or dropped alerts) are discarded when they surface.
+    """
+
+    __slots__ = ("expiry", "firing")
+
+    def __init__(self) -> None:
+        self.firing: int | None = None
+        self.expiry: list[tuple[datetime, str]] | None = None
 
 
 @attrs.frozen
@@ -126,6 +142,7 @@ class GroupState:
     # Requested but not yet delivered (or permanently failed); survives the episode.
     pending: dict[str, NotificationRequested] = attrs.Factory(dict)
     notification_seq: int = 0
+    derived: Derived = attrs.field(factory=Derived, eq=False, repr=False)
 
     @classmethod
     def initial(cls, group_id: str) -> GroupState:
@@ -136,9 +153,36 @@ class GroupState:
         dup = attrs.evolve(self)
         dup.alerts = {fp: attrs.evolve(a) for fp, a in self.alerts.items()}
         dup.pending = dict(self.pending)
+        dup.derived = Derived()
         return dup
 
     # -- derived views -------------------------------------------------------------------
+    def firing_count(self) -> int:
+        d = self.derived
+        if d.firing is None:
+            d.firing = sum(1 for a in self.alerts.values() if a.resolved_at is None)
+        return d.firing
+
+    def next_expiry(self) -> datetime | None:
+        """The earliest endsAt among the firing alerts (None when none has one)."""
+        d = self.derived
+        heap = d.expiry
+        if heap is None:
+            heap = d.expiry = [
+                (a.ends_at, fp)
+                for fp, a in self.alerts.items()
+                if a.resolved_at is None and a.ends_at is not None
+            ]
+            heapq.heapify(heap)
+        alerts = self.alerts
+        while heap:
+            ends, fp = heap[0]
+            a = alerts.get(fp)
+            if a is not None and a.resolved_at is None and a.ends_at == ends:
+                return ends
+            heapq.heappop(heap)  # stale: the alert moved on; dropping it changes no answer
+        return None
+
     def firing_fingerprints(self) -> list[str]:
         return sorted(fp for fp, a in self.alerts.items() if a.resolved_at is None)
 
@@ -180,7 +224,14 @@ def _opened(s: GroupState, e: GroupOpened) -> None:
 
 def _received(s: GroupState, e: AlertReceived) -> None:
     a = e.alert
-    s.alerts[a.labels.fingerprint_hex] = AlertState(alert=a, received_at=e.at, ends_at=a.ends_at)
+    fp = a.labels.fingerprint_hex
+    before = s.alerts.get(fp)
+    s.alerts[fp] = AlertState(alert=a, received_at=e.at, ends_at=a.ends_at)
+    d = s.derived
+    if d.firing is not None and (before is None or before.resolved_at is not None):
+        d.firing += 1
+    if d.expiry is not None and a.ends_at is not None:
+        heapq.heappush(d.expiry, (a.ends_at, fp))
     if e.change is not e.change.UPDATED and s.dirty_since is None:
         s.dirty_since = e.at
 
@@ -189,12 +240,17 @@ def _refreshed(s: GroupState, e: AlertRefreshed) -> None:
     st = s.alerts.get(e.fingerprint)
     if st is not None:
         st.ends_at = e.ends_at
+        d = s.derived
+        if d.expiry is not None and e.ends_at is not None and st.resolved_at is None:
+            heapq.heappush(d.expiry, (e.ends_at, e.fingerprint))
 
 
 def _resolved(s: GroupState, e: AlertResolved) -> None:
     st = s.alerts.get(e.fingerprint)
     if st is None:
         return
+    if st.resolved_at is None and s.derived.firing is not None:
+        s.derived.firing -= 1
     st.resolved_at = e.at
     st.resolve_reason = e.reason
     if st.ends_at is None or st.ends_at > e.at:
@@ -280,6 +336,7 @@ def _unacknowledged(s: GroupState, e: Unacknowledged) -> None:
 def _group_resolved(s: GroupState, e: GroupResolved) -> None:
     s.phase = Phase.RESOLVED
     s.alerts = {}
+    s.derived = Derived()
     s.ack = None
     s.dirty_since = None
     s.quiet = False

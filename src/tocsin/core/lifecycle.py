@@ -474,7 +474,7 @@ def _tick_at_or_after(s: GroupState, t: datetime) -> datetime:
 def _repeat_point(s: GroupState) -> datetime | None:
     if s.repeat_base is None or s.policy is None or s.phase is not Phase.FIRING:
         return None
-    if not any(a.resolved_at is None for a in s.alerts.values()):
+    if not s.firing_count():
         return None
     escalation = s.policy.escalation
     if escalation is not None and not escalation.repeat and s.level >= len(escalation.levels) - 1:
@@ -496,7 +496,7 @@ def _flush_deadline(s: GroupState) -> datetime | None:
     candidates: list[datetime] = []
     if s.dirty_since is not None:
         candidates.append(_tick_after(s, s.dirty_since))
-    if s.last_mutes and any(a.resolved_at is None for a in s.alerts.values()):
+    if s.last_mutes and s.firing_count():
         # Something is muted: look again every group_interval, as Alertmanager's groups do,
         # so an expired silence, a resolved inhibiting alert or the end of a mute time
         # interval is noticed at the next tick.
@@ -523,7 +523,7 @@ def _escalation_deadline(s: GroupState) -> datetime | None:
     levels = policy.escalation.levels
     if s.level + 1 >= len(levels):
         return None
-    if not any(a.resolved_at is None for a in s.alerts.values()):
+    if not s.firing_count():
         return None
     return s.escalation_anchor + levels[s.level + 1].after
 
@@ -531,8 +531,7 @@ def _escalation_deadline(s: GroupState) -> datetime | None:
 def _expiry_deadline(s: GroupState) -> datetime | None:
     if s.phase not in _LIVE:
         return None
-    ends = [a.ends_at for a in s.alerts.values() if a.resolved_at is None and a.ends_at]
-    return min(ends) if ends else None
+    return s.next_expiry()
 
 
 _DEADLINES: tuple[tuple[Callable[[GroupState], datetime | None], Callable[[], Command]], ...] = (
