@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import selectors
 import signal
 import subprocess
@@ -155,3 +156,14 @@ def test_a_bad_config_file_is_reported_and_exit_1(tmp_path: Path):
     assert proc.returncode == 1
     assert b"cannot start: the configuration has problems" in proc.stderr
     assert f'{bad}:3:3: route.group_wait: invalid duration "5x"'.encode() in proc.stderr
+
+
+def test_a_malformed_rate_limit_variable_is_reported(tmp_path: Path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "tocsin.cli.main", "run", "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        timeout=30,
+        env={**os.environ, "TOCSIN_RATE_LIMIT": "fast"},
+    )
+    assert proc.returncode == 1
+    assert b"cannot start: $TOCSIN_RATE_LIMIT must be a number, got 'fast'" in proc.stderr

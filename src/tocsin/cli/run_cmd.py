@@ -83,6 +83,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         log.error("cannot start: the configuration has problems:\n%s", exc)
         return 1
+    except ValueError as exc:  # a malformed TOCSIN_* variable
+        log.error("cannot start: %s", exc)
+        return 1
     try:
         trio.run(serve, daemon)
     except StartupError as exc:

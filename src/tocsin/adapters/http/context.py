@@ -75,7 +75,8 @@ def http_settings(config: Config, env: Mapping[str, str], insecure_no_auth: bool
     Only `max_request_bytes` and `max_alerts_per_request` have config keys today; the other
     limits, the rate limit and the webhook secret are read from the config when it grows those
     keys (same names), else from `TOCSIN_RATE_LIMIT` (requests/s; 0 turns it off),
-    `TOCSIN_RATE_BURST` and `TOCSIN_WEBHOOK_SECRET`, else the defaults.
+    `TOCSIN_RATE_BURST` and `TOCSIN_WEBHOOK_SECRET`, else the defaults. Raises `ValueError`
+    for an environment variable that is not a non-negative number.
     """
     lim = config.tocsin.limits
     defaults = IngestLimits()
@@ -89,11 +90,24 @@ def http_settings(config: Config, env: Mapping[str, str], insecure_no_auth: bool
     burst = getattr(lim, "burst", None)
     return HttpSettings(
         limits=IngestLimits(**fields),
-        rate=float(rate if rate is not None else env.get("TOCSIN_RATE_LIMIT", DEFAULT_RATE)),
-        burst=float(burst if burst is not None else env.get("TOCSIN_RATE_BURST", DEFAULT_BURST)),
+        rate=rate if rate is not None else _number(env, "TOCSIN_RATE_LIMIT", DEFAULT_RATE),
+        burst=burst if burst is not None else _number(env, "TOCSIN_RATE_BURST", DEFAULT_BURST),
         webhook_secret=secret or None,
         insecure_no_auth=insecure_no_auth,
     )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"${name} must be a number, got {raw[:40]!r}") from None
+    if value < 0:
+        raise ValueError(f"${name} must not be negative, got {raw[:40]!r}")
+    return value
 
 
 @attrs.frozen
