@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["DEFAULT_NAMES", "DEFAULT_SOURCES"]
+__all__ = ["DEFAULT_NAMES", "DEFAULT_SOURCES", "FIELD_DEFAULTS"]
 
 
 # A body that ends with this closes its own definition, trimming the newline before it.
@@ -362,3 +362,76 @@ DEFAULT_SOURCES: Final[tuple[tuple[str, str], ...]] = (
     ("email.tmpl", "".join(_define(name, body) for name, body in _EMAIL_TMPL)),
 )
 DEFAULT_NAMES: Final = frozenset(name for name, _ in _DEFAULT_TMPL + _EMAIL_TMPL)
+
+
+def _use(name: str) -> str:
+    return f'{{{{ template "{name}" . }}}}'
+
+
+# What Alertmanager 0.25 renders for a receiver field left unset (config/notifiers.go): the
+# templates the wiring should render in its place. Fields absent here default to "".
+FIELD_DEFAULTS: Final[dict[str, dict[str, str]]] = {
+    "slack": {
+        "color": '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}',
+        "username": _use("slack.default.username"),
+        "title": _use("slack.default.title"),
+        "title_link": _use("slack.default.titlelink"),
+        "icon_emoji": _use("slack.default.iconemoji"),
+        "icon_url": _use("slack.default.iconurl"),
+        "pretext": _use("slack.default.pretext"),
+        "text": _use("slack.default.text"),
+        "fallback": _use("slack.default.fallback"),
+        "callback_id": _use("slack.default.callbackid"),
+        "footer": _use("slack.default.footer"),
+        "channel": "",
+    },
+    "email": {
+        "subject": _use("email.default.subject"),  # the Subject header
+        "html": _use("email.default.html"),  # rendered as HTML (html/template)
+        "text": "",
+    },
+    "pagerduty": {
+        # ({{template "pagerduty.default.description" .}} in Alertmanager, without the space.)
+        "description": _use("pagerduty.default.description"),
+        "client": _use("pagerduty.default.client"),
+        "client_url": _use("pagerduty.default.clientURL"),
+        "severity": "error",
+        "class": "",
+        "component": "",
+        "group": "",
+    },
+    # Merged under the configured `details` (a configured key wins).
+    "pagerduty_details": {
+        "firing": '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
+        "resolved": '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
+        "num_firing": "{{ .Alerts.Firing | len }}",
+        "num_resolved": "{{ .Alerts.Resolved | len }}",
+    },
+    "opsgenie": {
+        "message": _use("opsgenie.default.message"),
+        "description": _use("opsgenie.default.description"),
+        "source": _use("opsgenie.default.source"),
+    },
+    "pushover": {
+        "title": _use("pushover.default.title"),
+        "message": _use("pushover.default.message"),
+        "url": _use("pushover.default.url"),
+        "priority": '{{ if eq .Status "firing" }}2{{ else }}0{{ end }}',
+    },
+    "victorops": {
+        "state_message": _use("victorops.default.state_message"),
+        "entity_display_name": _use("victorops.default.entity_display_name"),
+        "monitoring_tool": _use("victorops.default.monitoring_tool"),
+    },
+    "wechat": {
+        "message": _use("wechat.default.message"),
+        "to_user": _use("wechat.default.to_user"),
+        "to_party": _use("wechat.default.to_party"),
+        "to_tag": _use("wechat.default.to_tag"),
+        "agent_id": _use("wechat.default.agent_id"),
+    },
+    "sns": {"subject": _use("sns.default.subject"), "message": _use("sns.default.message")},
+    "telegram": {"message": _use("telegram.default.message")},
+    "discord": {"title": _use("discord.default.title"), "message": _use("discord.default.message")},
+    "webex": {"message": _use("webex.default.message")},
+}
