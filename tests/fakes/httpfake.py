@@ -56,6 +56,7 @@ class Fake:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else 40 ms delayed-ACK stalls per request
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -112,6 +113,7 @@ class Fake:
 
         class Control(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else 40 ms delayed-ACK stalls per request
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -101,6 +101,8 @@ class SlackFake(Fake):
             msg = json.loads(body)
         except ValueError:
             msg = None
+        if path.startswith("/sink"):  # accepts anything: a sink for benchmarks
+            return 200, {}, b"ok"
         if path.startswith("/services/"):
             if not isinstance(msg, dict):
                 return 400, {}, b"invalid_payload"
