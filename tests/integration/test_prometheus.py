@@ -2,10 +2,9 @@
 
 A rule that always fires (`vector(1)`), `alerting:` pointed at Tocsin with a bearer token
 (API v2). The alert arrives, is routed to the `sink` receiver, and Tocsin requests the
-notification (journaled before anything is sent). A local webhook sink on 127.0.0.1 stands
-where the receiver's webhook points: once the channel actors deliver webhooks, the test also
-checks what the sink received; until then the delivery is the log channel's, recorded in the
-journal.
+notification (journaled before anything is sent). The receiver's webhook points at a local sink
+on 127.0.0.1, which receives Tocsin's notification (Alertmanager's webhook format), and the
+delivery is journaled.
 """
 
 from __future__ import annotations
@@ -177,13 +176,20 @@ def test_prometheus_alerts_reach_tocsin_and_it_notifies():
                 ]
 
             wait_for(requested, 30, "Tocsin's notification request to the sink receiver")
+            wait_for(lambda: received, 30, "the webhook notification at the sink")
+            hook = received[0]
+            assert hook["version"] == "4" and hook["status"] == "firing"
+            assert hook["receiver"] == "sink"
+            assert hook["alerts"][0]["labels"]["alertname"] == "AlwaysFiring"
             wait_for(
-                lambda: received or any(t == "notification.delivered" for t, _ in _journal(tocsin)),
+                lambda: any(
+                    t == "notification.delivered"
+                    and str(p.get("integration")).startswith("webhook")
+                    for t, p in _journal(tocsin)
+                ),
                 30,
-                "the notification delivered",
+                "the delivery journaled",
             )
-            if received:  # the webhook channel delivered to the sink
-                assert received[0]["alerts"][0]["labels"]["alertname"] == "AlwaysFiring"
             # Prometheus keeps re-sending (resend-delay 1s): the re-sends refresh the alert
             # without new journal records.
             first = got["endsAt"]

@@ -18,7 +18,8 @@ from typing import Any
 
 import trio
 
-from tocsin.config import ConfigError
+from tocsin.actors.ports import Notifier
+from tocsin.config import Config, ConfigError
 from tocsin.daemon import Daemon, RunOptions, StartupError
 from tocsin.journal import JournalError
 
@@ -79,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         default_data_dir=args.default_data_dir,
     )
     try:
-        daemon = Daemon(options, os.environ)
+        daemon = Daemon(options, os.environ, notifier_factory=_channels)
     except ConfigError as exc:
         log.error("cannot start: the configuration has problems:\n%s", exc)
         return 1
@@ -88,6 +89,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     try:
         trio.run(serve, daemon)
+    except ConfigError as exc:  # a receiver's template that does not compile
+        log.error("cannot start: the configuration has problems:\n%s", exc)
+        return 1
     except StartupError as exc:
         log.error("cannot start: %s", exc)
         return 1
@@ -95,6 +99,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.error("cannot start: %s", exc)
         return 1
     return 0
+
+
+def _channels(config: Config) -> Notifier:
+    """The channel actors: every receiver integration of `config` delivers for real (those
+    without credentials are log channels). Raises `ConfigError` for a template that fails."""
+    from tocsin.actors.channels import ChannelNotifier
+
+    return ChannelNotifier.from_config(config)
 
 
 async def serve(daemon: Daemon) -> None:
