@@ -14,9 +14,8 @@ Batches of 64 and more are then sent a second time to the same server ("re-sent"
 alerts again, as Prometheus re-sends every firing alert about once a minute.
 
 Then POST -> notified latency with group_wait 0, one alert at a time (`--probes` of them):
-for Alertmanager, until its webhook reaches a local sink; for Tocsin, until its log channel
-prints the notification (`would notify ...` on its stderr) — the webhook channel is not wired
-into `tocsin run` yet; when it is, the sink measures Tocsin too.
+until the server's webhook reaches a local sink (for a Tocsin whose webhook channel is not
+wired, until its log channel prints `would notify ...` on stderr; the output says which).
 
 The load generator is plain sockets in threads (pre-built requests, minimal response parsing),
 so it costs the servers as little as it can; it shares the 2 cores with the server under test.
