@@ -63,10 +63,11 @@ class KV(dict[str, str]):
     go_methods: ClassVar[dict[str, GoFunc]]
 
     def sorted_pairs(self) -> Pairs:
-        keys = sorted(k for k in self if k != "alertname")
+        keys = sorted(self)
         if "alertname" in self:
+            keys.remove("alertname")
             keys.insert(0, "alertname")
-        return Pairs(Pair(k, self[k]) for k in keys)
+        return Pairs([Pair(k, self[k]) for k in keys])
 
     def remove(self, keys: Iterable[str]) -> KV:
         drop = set(keys)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from operator import attrgetter, methodcaller
 from typing import Any, Final
 
 from tocsin.adapters.gotemplate import nodes as n
@@ -164,22 +165,120 @@ def _resolve(cls: type, name: str) -> tuple[int, Any]:
     return found
 
 
+_GETTERS: dict[tuple[type, str], Callable[[Any], Any]] = {}
+
+
+def _getter(recv: Any, name: str, node: n.Node) -> Callable[[Any], Any]:
+    """The function reading `.name` (no arguments) from values of `recv`'s type: a field, a
+    map entry or a method without parameters. Raises `_Fail` when there is none."""
+    cls = type(recv)
+    getter = _GETTERS.get((cls, name))
+    if getter is None:
+        kind, payload = _resolve(cls, name)
+        if kind == _FIELD:
+            getter = attrgetter(name)
+        elif kind == _MAP:
+            getter = methodcaller("get", name, payload)
+        elif kind == _METHOD:
+            fn: GoFunc = payload
+            if fn.params or fn.variadic:
+                want = len(fn.params)
+                raise _Fail(f"wrong number of args for {name}: want {want} got 0", node)
+            getter = fn.fn
+        else:
+            raise _Fail(f"can't evaluate field {name} in type {type_name(recv)}", node)
+        _GETTERS[(cls, name)] = getter
+    return getter
+
+
 def _get(recv: Any, name: str, node: n.Node) -> Any:
-    """`recv.name` with no arguments: a field, a map entry or a method without parameters."""
+    """`recv.name` with no arguments (no value reads as no value)."""
     if recv is None:
         return None
-    kind, payload = _resolve(type(recv), name)
-    if kind == _FIELD:
-        return getattr(recv, name)
-    if kind == _MAP:
-        return recv.get(name, payload)
-    if kind == _METHOD:
-        fn: GoFunc = payload
-        if fn.params or fn.variadic:
-            want = len(fn.params)
-            raise _Fail(f"wrong number of args for {name}: want {want} got 0", node)
-        return fn.fn(recv)
-    raise _Fail(f"can't evaluate field {name} in type {type_name(recv)}", node)
+    return _getter(recv, name, node)(recv)
+
+
+def _step(name: str, node: n.Node) -> Callable[[Any], Any]:
+    """`.name` as a function of the receiver, with a one-type inline cache: receivers at one
+    place in a template are nearly always of one type."""
+    cache: list[Any] = [None, None]
+
+    def get(recv: Any) -> Any:
+        if recv is None:
+            return None
+        if recv.__class__ is cache[0]:
+            return cache[1](recv)
+        getter = _getter(recv, name, node)
+        cache[0], cache[1] = recv.__class__, getter
+        return getter(recv)
+
+    return get
+
+
+def _is_dot_field(pipe: n.Pipe) -> bool:
+    """Is the pipeline just `.Name`?"""
+    if pipe.decl or len(pipe.cmds) != 1 or len(pipe.cmds[0].args) != 1:
+        return False
+    node = pipe.cmds[0].args[0]
+    return isinstance(node, n.Field) and len(node.idents) == 1
+
+
+def _emit_dot_field(name: str, node: n.Node) -> Emit:
+    """`{{ .Name }}`: read and write in one closure (the inner loop of most templates)."""
+    cache: list[Any] = [None, None]
+
+    def emit_dot_field(w: Write, st: State, dot: Any, frame: list[Any]) -> None:
+        if dot.__class__ is cache[0]:
+            v = cache[1](dot)
+        elif dot is None:
+            v = None
+        else:
+            getter = _getter(dot, name, node)
+            cache[0], cache[1] = dot.__class__, getter
+            v = getter(dot)
+        w(v if v.__class__ is str else print_value(v))
+
+    return emit_dot_field
+
+
+def _dot_fields(idents: tuple[str, ...], node: n.Node) -> Eval:
+    """`.A` or `.A.B` read from dot, the inline caches in the closure itself (the hot path of
+    most templates: `{{ .Labels.severity }}`, `{{ .Name }}`)."""
+    a = idents[0]
+    ca: list[Any] = [None, None]
+    if len(idents) == 1:
+
+        def eval_a(st: State, dot: Any, frame: list[Any]) -> Any:
+            if dot.__class__ is ca[0]:
+                return ca[1](dot)
+            if dot is None:
+                return None
+            getter = _getter(dot, a, node)
+            ca[0], ca[1] = dot.__class__, getter
+            return getter(dot)
+
+        return eval_a
+    b = idents[1]
+    cb: list[Any] = [None, None]
+
+    def eval_ab(st: State, dot: Any, frame: list[Any]) -> Any:
+        if dot.__class__ is ca[0]:
+            r = ca[1](dot)
+        elif dot is None:
+            return None
+        else:
+            getter = _getter(dot, a, node)
+            ca[0], ca[1] = dot.__class__, getter
+            r = getter(dot)
+        if r.__class__ is cb[0]:
+            return cb[1](r)
+        if r is None:
+            return None
+        getter = _getter(r, b, node)
+        cb[0], cb[1] = r.__class__, getter
+        return getter(r)
+
+    return eval_ab
 
 
 def _coerce(value: Any, typ: str, node: n.Node) -> Any:
@@ -242,11 +341,15 @@ class _Compiler:
             return _nothing
         if len(emits) == 1:
             return emits[0]
-        seq = tuple(emits)
+        # Text is kept as the string itself: writing it costs no call.
+        seq = tuple(getattr(e, "text", e) for e in emits)
 
         def emit_list(w: Write, st: State, dot: Any, frame: list[Any]) -> None:
             for e in seq:
-                e(w, st, dot, frame)
+                if e.__class__ is str:
+                    w(e)
+                else:
+                    e(w, st, dot, frame)
 
         return emit_list
 
@@ -274,6 +377,18 @@ class _Compiler:
         raise _Fail(f"unknown node: {node}", node)
 
     def compile_action(self, node: n.Action) -> Emit:
+        if _is_dot_field(node.pipe):
+            field = node.pipe.cmds[0].args[0]
+            assert isinstance(field, n.Field)
+            return _emit_dot_field(field.idents[0], field)
+        fast = self.field_chain_eval(node.pipe)
+        if fast is not None:
+
+            def emit_field(w: Write, st: State, dot: Any, frame: list[Any]) -> None:
+                v = fast(st, dot, frame)
+                w(v if v.__class__ is str else print_value(v))
+
+            return emit_field
         ev = self.compile_pipe(node.pipe)
         if node.pipe.decl:
 
@@ -307,7 +422,8 @@ class _Compiler:
             return emit_with
 
         def emit_if(w: Write, st: State, dot: Any, frame: list[Any]) -> None:
-            if truth(ev(st, dot, frame)):
+            v = ev(st, dot, frame)
+            if (v != "") if v.__class__ is str else truth(v):
                 body(w, st, dot, frame)
             elif else_body is not None:
                 else_body(w, st, dot, frame)
@@ -387,7 +503,36 @@ class _Compiler:
         return emit_template
 
     # -- pipelines and commands ---------------------------------------------------------------
+    def field_chain_eval(self, pipe: n.Pipe) -> Eval | None:
+        """For a pipeline that is only `.A.B…` or `$x.A…` (the commonest action), one closure
+        that reads it; None for any other pipeline."""
+        if pipe.decl or len(pipe.cmds) != 1 or len(pipe.cmds[0].args) != 1:
+            return None
+        node = pipe.cmds[0].args[0]
+        if isinstance(node, n.Field):
+            slot, idents = None, node.idents
+        elif isinstance(node, n.Variable) and len(node.idents) > 1:
+            slot, idents = self.lookup(node.idents[0]), node.idents[1:]
+            if slot is None:
+                return None
+        else:
+            return None
+        if slot is None and len(idents) <= 2:
+            return _dot_fields(idents, node)
+        steps = [_step(i, node) for i in idents]
+
+        def eval_chain(st: State, dot: Any, frame: list[Any]) -> Any:
+            recv = dot if slot is None else frame[slot]
+            for step in steps:
+                recv = step(recv)
+            return recv
+
+        return eval_chain
+
     def compile_pipe(self, pipe: n.Pipe) -> Eval:
+        fast = self.field_chain_eval(pipe)
+        if fast is not None:
+            return fast
         cmds = [self.compile_command(c, has_final=i > 0) for i, c in enumerate(pipe.cmds)]
         decl_slots: list[int | None] = []
         for var in pipe.decl:
@@ -621,6 +766,7 @@ def _text(text: str) -> Emit:
     def emit_text(w: Write, st: State, dot: Any, frame: list[Any]) -> None:
         w(text)
 
+    emit_text.text = text  # type: ignore[attr-defined]  # lets a list write it inline
     return emit_text
 
 

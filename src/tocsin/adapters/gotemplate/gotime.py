@@ -20,6 +20,7 @@ arithmetic saturates at Go's minimum and maximum durations as `time.Sub` does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any, ClassVar, Final
@@ -446,74 +447,84 @@ def _tz_offset(code: str, offset: int) -> str:
     return out
 
 
+# Each chunk as an f-string replacement field over `t` (a GoTime) and `dt` (its datetime).
+_FIELDS: Final = {
+    _LONG_YEAR: "{dt.year:04d}",
+    _YEAR: "{dt.year % 100:02d}",
+    _LONG_MONTH: "{_MONTHS[dt.month - 1]}",
+    _MONTH: "{_MONTHS[dt.month - 1][:3]}",
+    _NUM_MONTH: "{dt.month}",
+    _ZERO_MONTH: "{dt.month:02d}",
+    _LONG_WEEKDAY: "{_DAYS[(dt.weekday() + 1) % 7]}",
+    _WEEKDAY: "{_DAYS[(dt.weekday() + 1) % 7][:3]}",
+    _DAY: "{dt.day}",
+    _UNDER_DAY: "{dt.day:2d}",
+    _ZERO_DAY: "{dt.day:02d}",
+    _UNDER_YEARDAY: "{dt.timetuple().tm_yday:3d}",
+    _ZERO_YEARDAY: "{dt.timetuple().tm_yday:03d}",
+    _HOUR: "{dt.hour:02d}",
+    _HOUR12: "{dt.hour % 12 or 12}",
+    _ZERO_HOUR12: "{dt.hour % 12 or 12:02d}",
+    _MINUTE: "{dt.minute}",
+    _ZERO_MINUTE: "{dt.minute:02d}",
+    _SECOND: "{dt.second}",
+    _ZERO_SECOND: "{dt.second:02d}",
+    _PM: "{_AM_PM[dt.hour >= 12]}",
+    _PM_LOWER: "{_am_pm[dt.hour >= 12]}",
+    _TZ: "{_zone_abbrev(t)}",
+}
+
+
+def _zone_abbrev(t: GoTime) -> str:
+    if t.zone:
+        return t.zone
+    zone = t.offset_seconds() // 60
+    sign = "-" if zone < 0 else "+"
+    zone = abs(zone)
+    return f"{sign}{zone // 60:02d}{zone % 60:02d}"
+
+
+def _frac(t: GoTime, spec: tuple[str, int, bool]) -> str:
+    sep, digits, trim = spec
+    frac = f"{t.nsec:09d}"[:digits]
+    if trim:
+        frac = frac.rstrip("0")
+        return sep + frac if frac else ""
+    return sep + frac
+
+
+@lru_cache(maxsize=256)
+def _formatter(layout: str) -> Callable[[GoTime], str]:
+    """`layout` compiled to one function: the chunks become one f-string. Literal text and
+    arguments reach the generated code as values (`_L0`, `_L1`, …), never as source."""
+    names: dict[str, Any] = {
+        "_MONTHS": _MONTHS,
+        "_DAYS": _DAYS,
+        "_AM_PM": ("AM", "PM"),
+        "_am_pm": ("am", "pm"),
+        "_zone_abbrev": _zone_abbrev,
+        "_tz_offset": _tz_offset,
+        "_frac": _frac,
+    }
+    fields: list[str] = []
+    for code, arg in _chunks(layout):
+        if code == "lit" or code == "frac" or code in _NUM_TZ or code in _ISO_TZ:
+            name = f"_L{len(names)}"
+            names[name] = code if code in _NUM_TZ or code in _ISO_TZ else arg
+            if code == "lit":
+                fields.append("{" + name + "}")
+            elif code == "frac":
+                fields.append("{_frac(t, " + name + ")}")
+            else:
+                fields.append("{_tz_offset(" + name + ", t.offset_seconds())}")
+        else:
+            fields.append(_FIELDS[code])
+    source = 'def format_with(t):\n    dt = t.dt\n    return f"' + "".join(fields) + '"\n'
+    exec(compile(source, f"<Go layout {layout!r}>", "exec"), names)
+    formatter: Callable[[GoTime], str] = names["format_with"]
+    return formatter
+
+
 def format_time(t: GoTime, layout: str) -> str:
     """Go's `t.Format(layout)`."""
-    dt = t.dt
-    out: list[str] = []
-    for code, arg in _chunks(layout):
-        if code == "lit":
-            out.append(arg)
-        elif code == _LONG_YEAR:
-            y = dt.year
-            out.append(f"{y:04d}")
-        elif code == _YEAR:
-            out.append(f"{dt.year % 100:02d}")
-        elif code == _LONG_MONTH:
-            out.append(_MONTHS[dt.month - 1])
-        elif code == _MONTH:
-            out.append(_MONTHS[dt.month - 1][:3])
-        elif code == _NUM_MONTH:
-            out.append(str(dt.month))
-        elif code == _ZERO_MONTH:
-            out.append(f"{dt.month:02d}")
-        elif code == _LONG_WEEKDAY:
-            out.append(_DAYS[(dt.weekday() + 1) % 7])
-        elif code == _WEEKDAY:
-            out.append(_DAYS[(dt.weekday() + 1) % 7][:3])
-        elif code == _DAY:
-            out.append(str(dt.day))
-        elif code == _UNDER_DAY:
-            out.append(f"{dt.day:2d}")
-        elif code == _ZERO_DAY:
-            out.append(f"{dt.day:02d}")
-        elif code == _UNDER_YEARDAY:
-            out.append(f"{dt.timetuple().tm_yday:3d}")
-        elif code == _ZERO_YEARDAY:
-            out.append(f"{dt.timetuple().tm_yday:03d}")
-        elif code == _HOUR:
-            out.append(f"{dt.hour:02d}")
-        elif code in (_HOUR12, _ZERO_HOUR12):
-            hr = dt.hour % 12 or 12
-            out.append(str(hr) if code == _HOUR12 else f"{hr:02d}")
-        elif code == _MINUTE:
-            out.append(str(dt.minute))
-        elif code == _ZERO_MINUTE:
-            out.append(f"{dt.minute:02d}")
-        elif code == _SECOND:
-            out.append(str(dt.second))
-        elif code == _ZERO_SECOND:
-            out.append(f"{dt.second:02d}")
-        elif code == _PM:
-            out.append("PM" if dt.hour >= 12 else "AM")
-        elif code == _PM_LOWER:
-            out.append("pm" if dt.hour >= 12 else "am")
-        elif code == _TZ:
-            if t.zone:
-                out.append(t.zone)
-            else:
-                zone = t.offset_seconds() // 60
-                sign = "-" if zone < 0 else "+"
-                zone = abs(zone)
-                out.append(f"{sign}{zone // 60:02d}{zone % 60:02d}")
-        elif code in _NUM_TZ or code in _ISO_TZ:
-            out.append(_tz_offset(code, t.offset_seconds()))
-        elif code == "frac":
-            sep, digits, trim = arg
-            frac = f"{t.nsec:09d}"[:digits]
-            if trim:
-                frac = frac.rstrip("0")
-                if frac:
-                    out.append(sep + frac)
-            else:
-                out.append(sep + frac)
-    return "".join(out)
+    return _formatter(layout)(t)
