@@ -9,6 +9,7 @@ Every secret prints as `<secret>`; the output is for reading, not for loading ba
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,8 @@ def to_plain(value: Any) -> Any:
         return f"{MASK} (from {value.file})" if value.file else MASK
     if isinstance(value, timedelta):
         return format_duration(value)
+    if isinstance(value, enum.Enum):  # token roles
+        return value.value
     if attrs.has(type(value)):
         out: dict[str, Any] = {}
         for field in attrs.fields(type(value)):
@@ -164,6 +167,9 @@ def dump_config(config: Config) -> str:
         ]
     tocsin = to_plain(config.tocsin)
     if tocsin != to_plain(TocsinSettings()):
+        tokens = tocsin.pop("auth_tokens", None)
+        if tokens:  # written as `auth: {tokens: [...]}` in the file
+            tocsin["auth"] = {"tokens": tokens}
         doc["tocsin"] = tocsin
     header = f"# Effective configuration from {config.source} (sha256 {config.sha256[:12]})\n"
     return header + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
