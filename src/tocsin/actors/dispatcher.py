@@ -30,7 +30,7 @@ from tocsin.core.lifecycle import ReceiveAlerts
 if TYPE_CHECKING:
     from tocsin.actors.runtime import Runtime
 
-__all__ = ["Dispatcher", "DispatcherFull"]
+__all__ = ["Dispatcher", "DispatcherFull", "DispatcherStatistics"]
 
 log = logging.getLogger("tocsin.dispatcher")
 
@@ -41,6 +41,17 @@ class DispatcherFull(Exception):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"ingest queue full, retry after {retry_after:g}s")
         self.retry_after = retry_after
+
+
+@attrs.frozen
+class DispatcherStatistics:
+    """A snapshot: batches waiting and the queue's size, and what was routed so far."""
+
+    queued: int
+    capacity: int
+    batches: int
+    alerts: int
+    cached_routes: int
 
 
 @attrs.frozen
@@ -61,6 +72,16 @@ class Dispatcher:
         self._route_cache = route_cache
         self.batches = 0
         self.alerts = 0
+
+    def statistics(self) -> DispatcherStatistics:
+        s = self._send.statistics()
+        return DispatcherStatistics(
+            queued=s.current_buffer_used,
+            capacity=int(s.max_buffer_size),
+            batches=self.batches,
+            alerts=self.alerts,
+            cached_routes=len(self._routes),
+        )
 
     @property
     def full(self) -> bool:

@@ -439,7 +439,10 @@ async def open_runtime(
     """
     if router is None and rules is None:
         raise ValueError("open_runtime needs rules or a router")
-    world = recover_world(journal)
+    # In a worker thread: recovery reads files and folds for seconds on a large journal, and
+    # the HTTP server (/-/healthy) must keep answering meanwhile. Nothing else touches the
+    # world until it is built.
+    world = await trio.to_thread.run_sync(recover_world, journal)
     async with trio.open_nursery() as nursery:
         log_notifier = None
         if notifier is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -190,12 +190,12 @@ class _StateCollector(Collector):
         depth = GaugeMetricFamily(
             "tocsin_queue_depth", "Items waiting in bounded queues.", labels=["queue"]
         )
-        dstats: Any = rt.dispatcher._send.statistics()
-        depth.add_metric(["ingest"], dstats.current_buffer_used)
+        dstats = rt.dispatcher.statistics()
+        depth.add_metric(["ingest"], dstats.queued)
         capacity = GaugeMetricFamily(
             "tocsin_queue_capacity", "Capacity of bounded queues.", labels=["queue"]
         )
-        capacity.add_metric(["ingest"], dstats.max_buffer_size)
+        capacity.add_metric(["ingest"], dstats.capacity)
         try:
             jstats = rt.journal.statistics()
         except Exception:  # a closed journal: report the rest
