@@ -14,7 +14,15 @@ import sys
 from collections.abc import Sequence
 
 from tocsin import __version__
-from tocsin.cli import config_cmd, journal_cmd, run_cmd, simulate_cmd
+from tocsin.cli import (
+    alerts_cmd,
+    config_cmd,
+    fire_cmd,
+    journal_cmd,
+    run_cmd,
+    silence_cmd,
+    simulate_cmd,
+)
 
 DEFAULT_DATA_DIR = "data"
 
@@ -41,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     journal_cmd.add_parser(sub, default_data_dir())
     config_cmd.add_parser(sub, default_data_dir())
     simulate_cmd.add_parser(sub, default_data_dir())
+    alerts_cmd.add_parser(sub)
+    silence_cmd.add_parser(sub)
+    fire_cmd.add_parser(sub)
     return parser
 
 
