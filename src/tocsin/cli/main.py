@@ -20,6 +20,7 @@ from tocsin.cli import (
     fire_cmd,
     journal_cmd,
     run_cmd,
+    selftest_cmd,
     silence_cmd,
     simulate_cmd,
 )
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_cmd.add_parser(sub)
     silence_cmd.add_parser(sub)
     fire_cmd.add_parser(sub)
+    selftest_cmd.add_parser(sub)
     return parser
 
 
