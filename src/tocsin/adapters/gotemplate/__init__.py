@@ -14,8 +14,10 @@ Python and split the way Go splits it:
 
     lexer.py       text → items (trim markers, comments, literals)
     parser.py      items → parse trees (nodes.py), Go's grammar and parse-time checks
-    evaluator.py   trees → closures, executed with Go's rules (fields, methods, pipelines,
-                   variables, if/range/with, template calls, and/or short-circuit)
+    evaluator.py   trees → closures, executed with Go's rules (if/with/range, template calls)
+    expressions.py pipelines, commands, calls and arguments; variables as frame slots
+    access.py      `.Name`: method, field or map key, with per-site inline caches
+    execstate.py   the render's state, closure shapes, the internal error signals
     values.py      which Python value stands for which Go type; truth; argument checks
     gofmt.py       Go's fmt (print, printf verbs and Go's formatting of every value)
     gotime.py      time.Time (String, Format layouts), time.Duration
@@ -24,6 +26,7 @@ Python and split the way Go splits it:
     data.py        Alertmanager's data model (Data, Alert, KV, Pairs) and how to build it
     defaults.py    Tocsin's definitions of Alertmanager's default templates
     htmlescape.py  html/template's contextual escaping, for HTML fields (email `html`)
+    htmlcontext.py the HTML context machine;  htmlfuncs.py  the escaping functions
     templates.py   GoTemplates: the set, field texts, caching, rendering
 
 A template is parsed once and compiled to closures; a field text's parse is cached by text.

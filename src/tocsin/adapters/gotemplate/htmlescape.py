@@ -40,19 +40,19 @@ from tocsin.adapters.gotemplate import nodes as n
 from tocsin.adapters.gotemplate.errors import TemplateSyntaxError, UnsupportedConstruct
 from tocsin.adapters.gotemplate.evaluator import Compiled, State, compile_tree
 from tocsin.adapters.gotemplate.htmlcontext import (
-    _ATTR_START,
+    ATTR_START,
     Attr,
     Context,
     Delim,
     Failure,
     JSCtx,
     URLPart,
-    context_after_text,
     error_context,
     is_comment,
 )
 from tocsin.adapters.gotemplate.htmlcontext import State as S
 from tocsin.adapters.gotemplate.htmlfuncs import ESCAPERS
+from tocsin.adapters.gotemplate.htmltransitions import context_after_text
 from tocsin.adapters.gotemplate.lexer import line_col
 from tocsin.adapters.gotemplate.parser import parse
 from tocsin.adapters.gotemplate.values import GoFunc
@@ -80,7 +80,7 @@ def _nudge(c: Context) -> Context:
     if c.state == S.TAG:
         return replace(c, state=S.ATTR_NAME)
     if c.state == S.BEFORE_VALUE:
-        return replace(c, state=_ATTR_START[c.attr], delim=Delim.SPACE_OR_TAG_END, attr=Attr.NONE)
+        return replace(c, state=ATTR_START[c.attr], delim=Delim.SPACE_OR_TAG_END, attr=Attr.NONE)
     if c.state == S.AFTER_NAME:
         return replace(c, state=S.ATTR_NAME, attr=Attr.NONE)
     return c

@@ -21,15 +21,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from tocsin.adapters.gotemplate.gofmt import indirect_string, sprint
-from tocsin.adapters.gotemplate.htmlcontext import (
-    Context,
-    Delim,
-    State,
-    attr_type,
-    decode_css,
-    is_in_tag,
-    transition,
-)
+from tocsin.adapters.gotemplate.htmlcontext import Context, Delim, State, attr_type, is_in_tag
+from tocsin.adapters.gotemplate.htmltransitions import decode_css, transition
 from tocsin.adapters.gotemplate.values import ANY, GoFunc, SafeHTML, SafeURL
 
 __all__ = ["ESCAPERS", "FAILSAFE"]
