@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from tocsin import __version__
 from tocsin.cli import (
     alerts_cmd,
+    channels_cmd,
     config_cmd,
     fire_cmd,
     journal_cmd,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     silence_cmd.add_parser(sub)
     fire_cmd.add_parser(sub)
     selftest_cmd.add_parser(sub)
+    channels_cmd.add_parser(sub)
     return parser
 
 
