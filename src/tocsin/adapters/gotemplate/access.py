@@ -93,18 +93,24 @@ def get_field(recv: Any, name: str, node: n.Node) -> Any:
     return getter_for(recv, name, node)(recv)
 
 
+# The inline caches below hold one (type, getter) tuple, replaced whole, so a render running in
+# another thread never sees one type paired with another type's getter.
+_EMPTY: Final[tuple[Any, Any]] = (None, None)
+
+
 def field_step(name: str, node: n.Node) -> Callable[[Any], Any]:
     """`.name` as a function of the receiver, with a one-type inline cache: receivers at one
     place in a template are nearly always of one type."""
-    cache: list[Any] = [None, None]
+    entry = _EMPTY
 
     def get(recv: Any) -> Any:
-        if recv is None:
-            return None
-        if recv.__class__ is cache[0]:
-            return cache[1](recv)
-        getter = getter_for(recv, name, node)
-        cache[0], cache[1] = recv.__class__, getter
+        nonlocal entry
+        cls, getter = entry
+        if recv.__class__ is not cls:
+            if recv is None:
+                return None
+            getter = getter_for(recv, name, node)
+            entry = (recv.__class__, getter)
         return getter(recv)
 
     return get
@@ -120,16 +126,18 @@ def is_dot_field(pipe: n.Pipe) -> bool:
 
 def emit_dot_field(name: str, node: n.Node) -> Emit:
     """`{{ .Name }}`: read and write in one closure (the inner loop of most templates)."""
-    cache: list[Any] = [None, None]
+    entry = _EMPTY
 
     def emit_dot_field(w: Write, st: State, dot: Any, frame: list[Any]) -> None:
-        if dot.__class__ is cache[0]:
-            v = cache[1](dot)
+        nonlocal entry
+        cls, getter = entry
+        if dot.__class__ is cls:
+            v = getter(dot)
         elif dot is None:
             v = None
         else:
             getter = getter_for(dot, name, node)
-            cache[0], cache[1] = dot.__class__, getter
+            entry = (dot.__class__, getter)
             v = getter(dot)
         w(v if v.__class__ is str else print_value(v))
 
@@ -140,37 +148,38 @@ def dot_fields(idents: tuple[str, ...], node: n.Node) -> Eval:
     """`.A` or `.A.B` read from dot, the inline caches in the closure itself (the hot path of
     most templates: `{{ .Labels.severity }}`, `{{ .Name }}`)."""
     a = idents[0]
-    ca: list[Any] = [None, None]
+    ea = _EMPTY
     if len(idents) == 1:
 
         def eval_a(st: State, dot: Any, frame: list[Any]) -> Any:
-            if dot.__class__ is ca[0]:
-                return ca[1](dot)
-            if dot is None:
-                return None
-            getter = getter_for(dot, a, node)
-            ca[0], ca[1] = dot.__class__, getter
+            nonlocal ea
+            cls, getter = ea
+            if dot.__class__ is not cls:
+                if dot is None:
+                    return None
+                getter = getter_for(dot, a, node)
+                ea = (dot.__class__, getter)
             return getter(dot)
 
         return eval_a
     b = idents[1]
-    cb: list[Any] = [None, None]
+    eb = _EMPTY
 
     def eval_ab(st: State, dot: Any, frame: list[Any]) -> Any:
-        if dot.__class__ is ca[0]:
-            r = ca[1](dot)
-        elif dot is None:
-            return None
-        else:
+        nonlocal ea, eb
+        cls, getter = ea
+        if dot.__class__ is not cls:
+            if dot is None:
+                return None
             getter = getter_for(dot, a, node)
-            ca[0], ca[1] = dot.__class__, getter
-            r = getter(dot)
-        if r.__class__ is cb[0]:
-            return cb[1](r)
-        if r is None:
-            return None
-        getter = getter_for(r, b, node)
-        cb[0], cb[1] = r.__class__, getter
+            ea = (dot.__class__, getter)
+        r = getter(dot)
+        cls, getter = eb
+        if r.__class__ is not cls:
+            if r is None:
+                return None
+            getter = getter_for(r, b, node)
+            eb = (r.__class__, getter)
         return getter(r)
 
     return eval_ab

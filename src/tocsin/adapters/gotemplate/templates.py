@@ -26,7 +26,7 @@ import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tocsin.adapters.gotemplate import nodes as n
 from tocsin.adapters.gotemplate.errors import TemplateNotDefined
@@ -34,6 +34,9 @@ from tocsin.adapters.gotemplate.evaluator import Compiled, State, compile_tree
 from tocsin.adapters.gotemplate.functions import FUNCS
 from tocsin.adapters.gotemplate.parser import parse
 from tocsin.adapters.gotemplate.values import GoFunc
+
+if TYPE_CHECKING:
+    from tocsin.adapters.gotemplate.htmlescape import HTMLSet
 
 __all__ = ["GoTemplates", "is_go_template"]
 
@@ -64,7 +67,7 @@ class GoTemplates:
         self._trees: dict[str, n.Tree] = {}
         self._compiled: dict[str, Compiled] = {}
         self._texts: dict[str, _Overlay] = {}
-        self._html: Any = None  # the HTML side, made on first use (htmlescape.HTMLSet)
+        self._html: HTMLSet | None = None  # the HTML side, made on first use
         if defaults:
             from tocsin.adapters.gotemplate.defaults import DEFAULT_SOURCES
 
@@ -158,8 +161,7 @@ class GoTemplates:
         contextual escaping). Raises `TemplateSyntaxError` and `TemplateExecError`."""
         if not text:
             return ""
-        rendered: str = self._html_set().render(text, data, _now(data, now))
-        return rendered
+        return self._html_set().render(text, data, _now(data, now))
 
     def execute(
         self, name: str, data: Any, *, html: bool = False, now: datetime | None = None
@@ -210,7 +212,7 @@ class GoTemplates:
         compiled.run(out.append, State(lookup, _now(data, now)), data)
         return "".join(out)
 
-    def _html_set(self) -> Any:
+    def _html_set(self) -> HTMLSet:
         if self._html is None:
             from tocsin.adapters.gotemplate.htmlescape import HTMLSet
 

@@ -148,7 +148,7 @@ def truth(value: Any) -> bool:
     if t is str or t is bool or t is int or t is float:
         return bool(value)
     if isinstance(value, GoStruct):
-        return value.go_truth() if hasattr(value, "go_truth") else True
+        return True  # Go: a struct is always true (the zero time too)
     return bool(value)
 
 
