@@ -10,6 +10,7 @@ from starlette.responses import Response
 from tocsin.adapters.http.context import ApiContext
 from tocsin.adapters.http.errors import ApiError, error_response
 from tocsin.adapters.http.routes_alerts import alert_routes
+from tocsin.adapters.http.routes_heartbeats import heartbeat_routes
 from tocsin.adapters.http.routes_ops import ops_routes
 from tocsin.adapters.http.routes_silences import silence_routes
 from tocsin.adapters.http.routes_tocsin import tocsin_routes
@@ -41,6 +42,7 @@ def build_app(ctx: ApiContext) -> Starlette:
         *alert_routes(ctx),
         *silence_routes(ctx),
         *tocsin_routes(ctx),
+        *heartbeat_routes(ctx),
     ]
     return Starlette(
         routes=routes,
