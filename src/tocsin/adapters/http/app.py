@@ -13,6 +13,7 @@ from tocsin.adapters.http.routes_alerts import alert_routes
 from tocsin.adapters.http.routes_heartbeats import heartbeat_routes
 from tocsin.adapters.http.routes_ops import ops_routes
 from tocsin.adapters.http.routes_silences import silence_routes
+from tocsin.adapters.http.routes_stream import stream_routes
 from tocsin.adapters.http.routes_tocsin import tocsin_routes
 
 __all__ = ["build_app"]
@@ -43,6 +44,7 @@ def build_app(ctx: ApiContext) -> Starlette:
         *silence_routes(ctx),
         *tocsin_routes(ctx),
         *heartbeat_routes(ctx),
+        *stream_routes(ctx),
     ]
     return Starlette(
         routes=routes,

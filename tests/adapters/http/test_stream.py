@@ -1,0 +1,250 @@
+"""`WS /api/v1/stream` on a real Hypercorn on 127.0.0.1, with trio-websocket as the client.
+
+The runtime runs on a memory journal in the test's own trio loop; alerts go in through the
+runtime directly (the HTTP ingest path is tested elsewhere), events come out of the socket.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import pytest
+import trio
+import trio.lowlevel
+import trio.testing
+from starlette.applications import Starlette
+from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
+
+from tocsin.actors.runtime import Runtime, open_runtime
+from tocsin.adapters.http import ApiContext, serve_http
+from tocsin.adapters.http.routes_stream import CLOSE_FELL_BEHIND, stream_routes
+from tocsin.config import load_text
+from tocsin.core.events import AlertData
+from tocsin.core.labels import Labels
+from tocsin.daemon import rules_of
+from tocsin.journal import MemoryStore, open_memory_journal
+
+CONFIG = """\
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 0s
+receivers:
+  - name: team
+tocsin:
+  auth:
+    tokens:
+      - {name: viewer, token: read-secret, roles: [read]}
+      - {name: prometheus, token: ingest-secret, roles: [ingest]}
+"""
+
+DEADLINE = 20.0  # seconds: generous under a loaded CI machine; tests finish well before
+
+
+@attrs.define
+class Served:
+    url: str
+    rt: Runtime
+
+    def ws(self, query: str = "", token: str | None = "read-secret") -> Any:
+        sep = "&" if query else ""
+        auth = f"token={token}" if token else ""
+        return open_websocket_url(f"{self.url}/api/v1/stream?{query}{sep if auth else ''}{auth}")
+
+    async def settled(self) -> int:
+        """The last seq once the runtime is done reacting (flushes, notifications)."""
+        await trio.testing.wait_all_tasks_blocked(0.05)
+        return self.rt.world.applied_seq
+
+    async def fire(self, *names: str) -> None:
+        await self.rt.ingest(
+            [AlertData(Labels.of({"alertname": n}), Labels.of({"summary": n})) for n in names]
+        )
+
+
+@asynccontextmanager
+async def serving(**route_kw: Any) -> AsyncIterator[Served]:
+    config = load_text(CONFIG, env={})
+    async with (
+        open_memory_journal(MemoryStore()) as journal,
+        open_runtime(journal, rules=rules_of(config)) as rt,
+    ):
+        ctx = ApiContext(config)
+        ctx.attach(rt)
+        app = Starlette(routes=stream_routes(ctx, **route_kw))
+        stop = trio.Event()
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(serve_http, app, "127.0.0.1:0", stop.wait)
+            yield Served(url.replace("http://", "ws://"), rt)
+            stop.set()
+            nursery.cancel_scope.deadline = trio.current_time() + 5
+
+
+async def events(ws: WebSocketConnection, until_seq: int) -> list[dict[str, Any]]:
+    """Messages (pings left out) until one with seq >= `until_seq`."""
+    out: list[dict[str, Any]] = []
+    with trio.fail_after(DEADLINE):
+        while not out or out[-1]["seq"] < until_seq:
+            msg = json.loads(await ws.get_message())
+            if msg["type"] != "ping":
+                out.append(msg)
+    return out
+
+
+async def test_journal_then_live_in_the_jsonl_shape():
+    async with serving() as s:
+        await s.fire("Before")
+        head = await s.settled()
+        async with s.ws("since=0") as ws:
+            got = await events(ws, head)
+            await s.fire("After")
+            got += await events(ws, await s.settled())
+        assert [m["seq"] for m in got] == list(range(1, s.rt.world.applied_seq + 1))
+        first = got[0]
+        assert set(first) == {"seq", "ts", "type", "version", "data"}
+        assert first["ts"].endswith("Z")
+        received = [m for m in got if m["type"] == "alert.received"]
+        assert [m["data"]["alert"]["labels"]["alertname"] for m in received] == [
+            "Before",
+            "After",
+        ]
+
+
+async def test_without_since_the_stream_starts_at_the_head():
+    async with serving() as s:
+        await s.fire("Old")
+        async with s.ws() as ws:
+            await s.fire("New")
+            got = await events(ws, await s.settled())
+        names = [m["data"]["alert"]["labels"]["alertname"] for m in got if "alert" in m["data"]]
+        assert names == ["New"]
+
+
+async def test_a_client_that_drops_mid_storm_resumes_with_no_gap_and_no_duplicate():
+    async with serving() as s:
+        reconnected = trio.Event()
+        batches = 0
+
+        async def storm() -> None:
+            # Goes on until the client is back (at most 2,000 batches), so events keep coming
+            # while it is away and while it catches up.
+            nonlocal batches
+            while batches < 2_000 and not reconnected.is_set():
+                await s.fire(*(f"Storm{batches}-{j}" for j in range(10)))
+                batches += 1
+                await trio.lowlevel.checkpoint()
+
+        seen: list[int] = []
+
+        async def read(ws: WebSocketConnection, count: int) -> None:
+            with trio.fail_after(DEADLINE):
+                for _ in range(count):
+                    msg = json.loads(await ws.get_message())
+                    if msg["type"] != "ping":
+                        seen.append(msg["seq"])
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(storm)
+            async with s.ws("since=0") as ws:
+                await read(ws, 200)
+            before = batches
+            async with s.ws(f"since={seen[-1]}") as ws:
+                await read(ws, 200)
+                reconnected.set()
+                assert batches > before  # the storm went on while the client was away
+                seen += [m["seq"] for m in await events(ws, await s.settled())]
+        assert seen == list(range(1, s.rt.world.applied_seq + 1))
+
+
+async def test_type_and_group_filters():
+    async with serving(ping_interval=0.05) as s:  # pings say when the filtered stream is done
+        await s.fire("One", "Two")
+        head = await s.settled()
+        two = next(g for g in s.rt.world.groups.values() if g.group_labels["alertname"] == "Two")
+        async with s.ws("since=0&type=alert.*&type=group.opened") as ws:
+            got = await _until_ping(ws, head)
+        types = {m["type"] for m in got}
+        assert types and all(t.startswith("alert.") or t == "group.opened" for t in types)
+        assert "alert.received" in types and "group.opened" in types
+        async with s.ws(f"since=0&group={two.group_id}") as ws:
+            got = await _until_ping(ws, head)
+        assert got and {m["data"]["group_id"] for m in got} == {two.group_id}
+
+
+async def _until_ping(ws: WebSocketConnection, head: int) -> list[dict[str, Any]]:
+    """Filtered messages until a ping says the stream has gone past `head`."""
+    out: list[dict[str, Any]] = []
+    with trio.fail_after(DEADLINE):
+        while True:
+            msg = json.loads(await ws.get_message())
+            if msg["type"] == "ping":
+                if msg["last_seq"] >= head:
+                    return out
+            else:
+                out.append(msg)
+
+
+@pytest.mark.parametrize(
+    ("token", "code", "words"),
+    [
+        (None, 4401, "no bearer token"),
+        ("wrong", 4401, "not valid"),
+        ("ingest-secret", 4403, "lacks the 'read' role"),
+    ],
+)
+async def test_auth_rejection_closes_with_a_reason(token: str | None, code: int, words: str):
+    async with serving() as s, s.ws("since=0", token=token) as ws:
+        with trio.fail_after(DEADLINE), pytest.raises(ConnectionClosed) as caught:
+            await ws.get_message()
+    assert caught.value.reason.code == code
+    assert words in (caught.value.reason.reason or "")
+
+
+async def test_token_as_subprotocol_is_accepted_and_not_echoed():
+    async with serving() as s:
+        await s.fire("Seen")
+        url = f"{s.url}/api/v1/stream?since=0"
+        async with open_websocket_url(url, subprotocols=["tocsin", "bearer.read-secret"]) as ws:
+            assert ws.subprotocol == "tocsin"
+            got = await events(ws, await s.settled())
+        assert got[0]["seq"] == 1
+
+
+async def test_a_bad_since_is_refused():
+    async with serving() as s, s.ws("since=yesterday") as ws:
+        with trio.fail_after(DEADLINE), pytest.raises(ConnectionClosed) as caught:
+            await ws.get_message()
+    assert caught.value.reason.code == 4400
+    assert "since" in (caught.value.reason.reason or "")
+
+
+async def test_a_slow_subscriber_is_cut_off_with_its_resume_seq_and_ingest_goes_on():
+    async with serving(buffer=20) as s:
+        # message_queue_size=0: the client stops reading its socket as soon as one message is
+        # waiting, so the server's sends block once the kernel buffers are full.
+        url = f"{s.url}/api/v1/stream?token=read-secret"
+        async with open_websocket_url(url, message_queue_size=0) as ws:
+            with trio.fail_after(DEADLINE):
+                for i in range(40):  # each batch: group.opened + alert.received, and more
+                    await s.fire(*(f"Slow{i}-{j}" for j in range(25)))
+            seqs: list[int] = []
+            with trio.fail_after(DEADLINE), pytest.raises(ConnectionClosed) as caught:
+                while True:
+                    msg = json.loads(await ws.get_message())
+                    if msg["type"] != "ping":
+                        seqs.append(msg["seq"])
+        reason = caught.value.reason
+        assert reason.code == CLOSE_FELL_BEHIND
+        assert reason.reason is not None and reason.reason.startswith("fell behind")
+        resume = int(reason.reason.rsplit("since=", 1)[1])
+        head = await s.settled()
+        assert seqs and resume == seqs[-1] < head
+        # ...and it resumes from there with nothing missing (a buffer of 20 is enough now: the
+        # runtime is quiet, everything comes from the journal)
+        async with s.ws(f"since={resume}") as ws:
+            rest = await events(ws, head)
+        assert [m["seq"] for m in rest] == list(range(resume + 1, head + 1))
