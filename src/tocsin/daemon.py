@@ -33,6 +33,7 @@ reloaded configuration.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -43,6 +44,7 @@ import trio
 from tocsin.actors.clock import Clock
 from tocsin.actors.ports import Notifier
 from tocsin.actors.runtime import Rules, Runtime, RuntimeSettings, open_runtime
+from tocsin.actors.selfmon import SelfMonitorSettings
 from tocsin.adapters.http import (
     ApiContext,
     ReloadOutcome,
@@ -66,7 +68,14 @@ from tocsin.journal import (
     open_segment_journal,
 )
 
-__all__ = ["Daemon", "NotifierFactory", "RunOptions", "StartupError", "rules_of"]
+__all__ = [
+    "Daemon",
+    "NotifierFactory",
+    "RunOptions",
+    "StartupError",
+    "default_runtime_settings",
+    "rules_of",
+]
 
 log = logging.getLogger("tocsin.daemon")
 
@@ -92,6 +101,18 @@ class RunOptions:
 
 def rules_of(config: Config) -> Rules:
     return Rules(config.routing, config.inhibit_rules, dict(config.time_intervals))
+
+
+def default_runtime_settings(config: Config, env: Mapping[str, str]) -> RuntimeSettings:
+    """The daemon's runtime: self-monitoring on (its alerts carry `source="tocsin"`), alerts
+    without `endsAt` expiring after `global.resolve_timeout`. `$TOCSIN_WATCHDOG_ALERTNAME`
+    (e.g. `Watchdog`) makes that always-firing alert count as a heartbeat; the configuration
+    has no key for it yet."""
+    watchdog = env.get("TOCSIN_WATCHDOG_ALERTNAME", "").strip() or None
+    return RuntimeSettings(
+        selfmon=SelfMonitorSettings(watchdog_alertname=watchdog),
+        resolve_timeout=config.global_.resolve_timeout,
+    )
 
 
 class TimedJournal:
@@ -141,7 +162,7 @@ class Daemon:
         self.config = load(options.config_file, env)
         self.notifier_factory = notifier_factory
         self.clock = clock
-        self.runtime_settings = runtime_settings or RuntimeSettings()
+        self.runtime_settings = runtime_settings or default_runtime_settings(self.config, env)
         self.data_dir = options.data_dir or self.config.tocsin.data_dir or options.default_data_dir
         self.listen = options.listen or self.config.tocsin.listen_address
         self.fsync: FsyncPolicy = options.fsync or self.config.tocsin.fsync  # type: ignore[assignment]
@@ -189,6 +210,10 @@ class Daemon:
     async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Run until `stop()`. Reports the HTTP URL once ready. Raises `StartupError`,
         `JournalError`."""
+        # Measured: with a large live heap (100k alerts), the default thresholds (700, 10, 10)
+        # run full collections often enough to cost up to 2x ingest throughput; the state is
+        # mostly acyclic, so collecting far less often loses nothing.
+        gc.set_threshold(50_000, 20, 100)
         config = self.config
         self._check_listen(config)
         for receiver, integration in config.log_integrations():
@@ -229,6 +254,7 @@ class Daemon:
                     notifier=self.notifier,
                     settings=self.runtime_settings,
                     clock=self.clock,
+                    data_dir=self.data_dir,
                 ) as rt:
                     self.rt = rt
                     run_notifier = getattr(self.notifier, "run", None)

@@ -19,6 +19,7 @@ from tocsin.cli import (
     channels_cmd,
     config_cmd,
     fire_cmd,
+    heartbeats_cmd,
     journal_cmd,
     run_cmd,
     selftest_cmd,
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     fire_cmd.add_parser(sub)
     selftest_cmd.add_parser(sub)
     channels_cmd.add_parser(sub)
+    heartbeats_cmd.add_parser(sub)
     return parser
 
 
