@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tocsin.adapters.gotemplate import GoTemplates, sort_alerts, template_data
@@ -40,6 +41,31 @@ def test_status_common_labels_and_fingerprints_follow_alertmanager():
     assert data.ExternalURL == "http://am"
     only_resolved = template_data("r", None, [resolved], {}, "", now=NOW)
     assert only_resolved.Status == "resolved"
+
+
+def test_views_that_know_their_status_are_taken_at_their_word():
+    @dataclass
+    class View:  # the shape of the channels' AlertView
+        fingerprint: str
+        alert: AlertData
+        firing: bool
+        resolved_at: datetime | None = None
+
+    a, b = alert(instance="a"), alert(ends=NOW + timedelta(minutes=5), instance="b")
+    data = template_data(
+        "r",
+        None,
+        [View("f1", a, True), View("f2", b, False, NOW - timedelta(seconds=30))],
+        {},
+        "",
+        now=NOW,
+    )
+    assert [(x.Status, x.Fingerprint) for x in data.Alerts] == [
+        ("firing", "f1"),
+        ("resolved", "f2"),
+    ]
+    assert data.Alerts[1].EndsAt.go_string() == "2026-03-01 11:59:30 +0000 UTC"
+    assert dict(data.CommonLabels) == {"alertname": "Disk"}
 
 
 def test_the_default_subject_from_tocsin_alerts():

@@ -370,10 +370,22 @@ def _common(maps: Sequence[Mapping[str, str]]) -> KV:
     return KV(common)
 
 
+def _status_and_end(item: Any, alert: AlertLike, now: datetime) -> tuple[bool, datetime | None]:
+    """(resolved, the end time to show) of one alert, Alertmanager's way unless told."""
+    firing = getattr(item, "firing", None)
+    if isinstance(firing, bool):  # the caller knows (a resolve can come from Tocsin itself)
+        if firing:
+            return False, None
+        return True, getattr(item, "resolved_at", None) or alert.ends_at or now
+    ends = alert.ends_at
+    resolved = ends is not None and ends <= now
+    return resolved, ends if resolved else None
+
+
 def template_data(
     receiver: str,
     status: str | None,
-    alerts: Sequence[AlertLike],
+    alerts: Sequence[Any],
     group_labels: Mapping[str, str],
     external_url: str,
     *,
@@ -381,23 +393,30 @@ def template_data(
 ) -> Data:
     """Alertmanager's template data for a notification of `alerts` to `receiver`.
 
-    `status` is the group's ("firing"/"resolved"); None derives it from the alerts as
-    Alertmanager does. `now` (aware) decides which alerts are resolved and is what `since`
-    measures from. Alerts are taken in the order given (see `sort_alerts`).
+    Each alert is an `AlertLike` (tocsin.core.events.AlertData fits), or a view of one: an
+    object whose `alert` is AlertLike, with optional `firing` (bool), `resolved_at` and
+    `fingerprint` (the channels' AlertView fits). Without `firing`, an alert is resolved when
+    its end time is set and not after `now`, as in Alertmanager. `status` is the group's
+    ("firing"/"resolved"); None derives it from the alerts as Alertmanager does. `now`
+    (aware) is also what `since` measures from. Alerts are taken in the order given (see
+    `sort_alerts`).
     """
     built = Alerts()
-    for a in alerts:
-        ends = a.ends_at
-        resolved = ends is not None and ends <= now
+    plain: list[AlertLike] = []
+    for item in alerts:
+        a: AlertLike = getattr(item, "alert", item)
+        plain.append(a)
+        resolved, ends = _status_and_end(item, a, now)
+        fingerprint = getattr(item, "fingerprint", None)
         built.append(
             Alert(
                 "resolved" if resolved else "firing",
                 KV(a.labels),
                 KV(a.annotations),
                 GoTime(a.starts_at) if a.starts_at is not None else ZERO_TIME,
-                GoTime(ends) if resolved and ends is not None else ZERO_TIME,
+                GoTime(ends) if ends is not None else ZERO_TIME,
                 a.generator_url,
-                _fingerprint(a),
+                fingerprint if isinstance(fingerprint, str) else _fingerprint(a),
             )
         )
     if status is None:
@@ -407,8 +426,8 @@ def template_data(
         status,
         built,
         KV(group_labels),
-        _common([a.labels for a in alerts]),
-        _common([a.annotations for a in alerts]),
+        _common([a.labels for a in plain]),
+        _common([a.annotations for a in plain]),
         external_url,
         now,
     )
