@@ -32,6 +32,7 @@ _EVERYWHERE = [
     '{{ template "slack.default.titlelink" . }}',
     '{{ template "slack.default.username" . }}',
     '{{ template "email.default.subject" . }}',
+    '{{ template "email.default.html" . }}',
     '{{ template "pagerduty.default.description" . }}',
     '{{ template "pagerduty.default.instances" .Alerts }}',
     '{{ template "pagerduty.default.client" . }}|{{ template "pagerduty.default.clientURL" . }}',

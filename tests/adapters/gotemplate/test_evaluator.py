@@ -46,6 +46,7 @@ def data() -> Data:
         ('{{ eq 1 "a" }}', 1, 4, "eq", "error calling eq: incompatible types for comparison"),
         ("{{ range 3 }}{{ end }}", 1, 4, "{{range 3}}", "range can't iterate over 3"),
         ("{{ printf }}", 1, 4, "printf", "wrong number of args for printf: want at least 1 got 0"),
+        ("{{ 99999999999999999999 }}", 1, 4, "99999999999999999999", "overflows int"),
     ],
 )
 def test_execution_errors_are_located(t, text, line, col, context, reason):

@@ -314,7 +314,11 @@ class ExpressionCompiler:
             if isinstance(node, n.String):
                 return const(node.value)
             if isinstance(node, n.Number):
-                return const(float(node.value) if node.is_float else int(node.value))
+                if node.is_float:
+                    return const(float(node.value))
+                if not -(1 << 63) <= node.value < (1 << 63):
+                    return fail_eval(f"{node} overflows int", node)
+                return const(int(node.value))
         return fail_eval(f"can't handle {node} for arg of type {typ}", node)
 
 
