@@ -170,11 +170,14 @@ def main() -> None:
     ap.add_argument("--alerts", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--resend-rounds", type=int, default=3)
+    ap.add_argument("--scenario", choices=["50-groups", "group-per-alert", "both"], default="both")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="tocsin-runtime-bench-"))
     print(f"runtime benchmark: {args.alerts} alerts, batches of {args.batch}, fsync=batch")
     try:
-        for groups, label in ((50, "50 groups"), (None, "one group per alert")):
+        chosen = {"50-groups": (50,), "group-per-alert": (None,), "both": (50, None)}
+        for groups in chosen[args.scenario]:
+            label = "50 groups" if groups else "one group per alert"
             r = trio.run(scenario, args, groups, base)
             per = "per alert" if groups else "per alert+group"
             print(
