@@ -245,7 +245,8 @@ def _progress(total: int, stream: TextIO) -> Callable[[], None] | None:
     return lambda: bar.update(1)
 
 
-def _time_arg(text: str | None) -> int | None:
+def time_arg(text: str | None) -> int | None:
+    """An optional ISO-8601 `--at`/`--since` time as microseconds. Raises ArgumentTypeError."""
     if text is None:
         return None
     bound = Bound(text)
@@ -256,7 +257,7 @@ def _time_arg(text: str | None) -> int | None:
 
 def cmd_state(args: argparse.Namespace) -> int:
     try:
-        at_us = _time_arg(args.at)
+        at_us = time_arg(args.at)
     except argparse.ArgumentTypeError as exc:
         print(f"tocsin journal state: {exc}", file=sys.stderr)
         return 2
@@ -274,7 +275,7 @@ def cmd_state(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     try:
-        at_us = _time_arg(args.at)
+        at_us = time_arg(args.at)
     except argparse.ArgumentTypeError as exc:
         print(f"tocsin journal explain: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ from typing import Any
 from tocsin.actors.runtime import Rules
 from tocsin.actors.simulate import Simulator, inputs_from_events
 from tocsin.cli.audit import events_until
-from tocsin.cli.journal_cmd import Bound
+from tocsin.cli.journal_cmd import time_arg
 from tocsin.core.codec import from_micros
 from tocsin.core.events import AlertReceived, NotificationRequested
 from tocsin.journal import JournalError, open_journal_reader
@@ -47,20 +47,11 @@ def add_parser(sub: Any, default_data_dir: str) -> None:
     p.set_defaults(func=cmd_simulate)
 
 
-def _time(text: str | None) -> int | None:
-    if text is None:
-        return None
-    bound = Bound(text)
-    if bound.ts is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time (e.g. 2026-03-01T03:12:00Z)")
-    return bound.ts
-
-
 def cmd_simulate(args: argparse.Namespace) -> int:
     from tocsin.config import ConfigError, load
 
     try:
-        since_us, until_us = _time(args.since), _time(args.until)
+        since_us, until_us = time_arg(args.since), time_arg(args.until)
     except argparse.ArgumentTypeError as exc:
         print(f"tocsin simulate: {exc}", file=sys.stderr)
         return 2
