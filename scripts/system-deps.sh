@@ -7,6 +7,9 @@ command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 # The real Prometheus, posting its alerts to Tocsin (tests/integration/test_prometheus*.py).
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+# Headless Chromium for the dashboard's browser test (tests/integration/test_dashboard.py),
+# driven by Playwright with executable_path: Playwright's own browser download needs network.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,0 +1,436 @@
+// The dashboard: alert groups from GET /alerts/active, kept current by the event stream.
+//
+// An event names the group it changed; that group is marked dirty and fetched again (many at
+// once: the whole active list instead). Rows are built and updated in batches, at most one DOM
+// pass per animation frame, so a storm of 1,000 groups stays smooth.
+
+import { api, setToken, token } from "./api.js";
+import { Stream } from "./stream.js";
+
+const SEVERITY_RANK = { critical: 0, high: 1, error: 1, warning: 2, info: 3 };
+const ROWS_PER_FRAME = 250;
+const BULK_REFRESH = 40; // more dirty groups than this: fetch the whole active list
+const CONCURRENT_FETCHES = 6;
+
+const $ = (sel) => document.querySelector(sel);
+const tbody = $("#groups tbody");
+const groups = new Map(); // id -> group view
+const rows = new Map(); // id -> <tr>
+const changed = new Set(); // ids whose row must be (re)built
+const dirty = new Set(); // ids to fetch again
+let orderDirty = false;
+let filtersDirty = true;
+let frame = 0;
+let inflight = 0;
+let bulkPending = false;
+let selected = null;
+
+// ---------------------------------------------------------------------------------- model
+function severityOf(g) {
+  const fromAlert = g.alerts && g.alerts.length ? g.alerts[0].labels.severity : undefined;
+  return (g.labels.severity || fromAlert || "").toLowerCase();
+}
+
+function labelOf(g, ...names) {
+  for (const n of names) {
+    if (g.labels[n]) return g.labels[n];
+    for (const a of g.alerts || []) if (a.labels[n]) return a.labels[n];
+  }
+  return "";
+}
+
+// What a row shows depends on these: a refresh that changes none of them costs no DOM work.
+function signature(g) {
+  const firing = g.alerts.filter((x) => x.firing).length;
+  return [g.phase, g.level, g.ack?.by, g.alerts.length, firing, g.receivers.join(), g.opened_at].join("|");
+}
+
+function put(view) {
+  const old = groups.get(view.id);
+  view.sig = signature(view);
+  groups.set(view.id, view);
+  if (old && old.sig === view.sig && rows.has(view.id)) return;
+  if (!rows.has(view.id)) orderDirty = true;
+  changed.add(view.id);
+  schedule();
+}
+
+function drop(id) {
+  groups.delete(id);
+  const row = rows.get(id);
+  if (row) row.remove();
+  rows.delete(id);
+  schedule();
+}
+
+async function loadActive() {
+  const data = await api.active();
+  const seen = new Set();
+  for (const g of data.groups) {
+    seen.add(g.id);
+    put(g);
+  }
+  for (const id of [...groups.keys()]) if (!seen.has(id) && groups.get(id).phase !== "resolved") drop(id);
+}
+
+function markDirty(id) {
+  dirty.add(id);
+  pump();
+}
+
+async function pump() {
+  if (dirty.size > BULK_REFRESH) {
+    if (bulkPending) return;
+    bulkPending = true;
+    dirty.clear();
+    try {
+      await loadActive();
+    } catch (e) {
+      toast(`refresh failed: ${e.message}`, true);
+    } finally {
+      bulkPending = false;
+    }
+    return;
+  }
+  while (inflight < CONCURRENT_FETCHES && dirty.size) {
+    const id = dirty.values().next().value;
+    dirty.delete(id);
+    inflight++;
+    api
+      .group(id)
+      .then(put, (e) => {
+        if (e.status === 404) drop(id);
+      })
+      .finally(() => {
+        inflight--;
+        if (dirty.size) pump();
+      });
+  }
+}
+
+// -------------------------------------------------------------------------------- render
+function schedule() {
+  if (!frame) frame = requestAnimationFrame(render);
+}
+
+function age(iso) {
+  if (!iso) return "";
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (s < 60) return `${Math.floor(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+function cell(cls) {
+  const td = document.createElement("td");
+  td.className = cls;
+  return td;
+}
+
+function button(action, text) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.dataset.action = action;
+  b.textContent = text;
+  return b;
+}
+
+function buildRow(id) {
+  const tr = document.createElement("tr");
+  tr.dataset.id = id;
+  const sev = cell("sev");
+  sev.append(document.createElement("span"));
+  const name = cell("name");
+  const a = document.createElement("a");
+  a.dataset.action = "timeline";
+  name.append(a, document.createElement("small"));
+  const actions = cell("actions");
+  actions.append(button("ack", "Ack"), button("resolve", "Resolve"), button("silence", "Silence"));
+  tr.append(sev, name, cell("state"), cell("level"), cell("age"), cell("receivers"), cell("count"), actions);
+  rows.set(id, tr);
+  return tr;
+}
+
+function fillRow(tr, g) {
+  const sev = severityOf(g);
+  tr.dataset.severity = sev;
+  tr.dataset.phase = g.phase;
+  const [, name, state, level, ageTd, receivers, count, actions] = tr.children;
+  tr.children[0].title = sev || "no severity";
+  const labels = Object.entries(g.labels);
+  name.firstChild.textContent = g.labels.alertname || (labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(" ") : g.id);
+  const shown = Object.entries({ ...(g.alerts[0]?.labels || {}), ...g.labels });
+  name.lastChild.textContent = shown
+    .filter(([k]) => k !== "alertname")
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+  state.textContent = g.phase === "acknowledged" && g.ack ? `acknowledged (${g.ack.by})` : g.phase;
+  level.textContent = g.level >= 0 ? `${g.level}${g.escalation ? ` (${g.escalation})` : ""}` : "–";
+  ageTd.dataset.since = g.opened_at || "";
+  ageTd.textContent = age(g.opened_at);
+  receivers.textContent = (g.receivers.length ? g.receivers : [g.receiver]).filter(Boolean).join(", ");
+  const firing = g.alerts.filter((x) => x.firing).length;
+  count.textContent = firing === g.alerts.length ? `${firing}` : `${firing}/${g.alerts.length}`;
+  const live = g.phase !== "resolved";
+  const [ack, resolve, silence] = actions.children;
+  ack.disabled = !live || g.acknowledge === "forbidden";
+  ack.textContent = g.phase === "acknowledged" ? "Unack" : "Ack";
+  ack.dataset.action = g.phase === "acknowledged" ? "unack" : "ack";
+  resolve.disabled = !live;
+  silence.disabled = !live;
+  tr.dataset.search = [
+    JSON.stringify(g.labels),
+    ...g.alerts.map((x) => JSON.stringify(x.labels) + JSON.stringify(x.annotations)),
+    g.receivers.join(" "),
+    g.receiver || "",
+  ]
+    .join(" ")
+    .toLowerCase();
+}
+
+function readFilters() {
+  const f = new FormData($("#filters"));
+  return {
+    severity: f.get("severity"),
+    state: f.get("state"),
+    service: String(f.get("service") || "").toLowerCase(),
+    environment: String(f.get("environment") || "").toLowerCase(),
+    text: String(f.get("text") || "").toLowerCase(),
+  };
+}
+
+function visible(g, tr, f) {
+  if (f.severity && severityOf(g) !== f.severity) return false;
+  if (f.state && g.phase !== f.state) return false;
+  if (f.service && !labelOf(g, "service", "job").toLowerCase().includes(f.service)) return false;
+  if (f.environment && !labelOf(g, "environment", "env").toLowerCase().includes(f.environment)) return false;
+  if (f.text && !tr.dataset.search.includes(f.text)) return false;
+  return true;
+}
+
+function compare(a, b) {
+  const ga = groups.get(a);
+  const gb = groups.get(b);
+  const ra = SEVERITY_RANK[severityOf(ga)] ?? 9;
+  const rb = SEVERITY_RANK[severityOf(gb)] ?? 9;
+  if (ra !== rb) return ra - rb;
+  return (gb.opened_at || "").localeCompare(ga.opened_at || "");
+}
+
+function render() {
+  frame = 0;
+  const f = readFilters();
+  let n = 0;
+  for (const id of changed) {
+    if (n++ >= ROWS_PER_FRAME) break; // the rest next frame
+    changed.delete(id);
+    const g = groups.get(id);
+    if (!g) continue;
+    const tr = rows.get(id) || buildRow(id);
+    fillRow(tr, g);
+    tr.hidden = !visible(g, tr, f);
+  }
+  if (orderDirty && !changed.size) {
+    orderDirty = false;
+    const frag = document.createDocumentFragment();
+    for (const id of [...rows.keys()].sort(compare)) frag.append(rows.get(id));
+    tbody.append(frag);
+  }
+  if (filtersDirty) {
+    filtersDirty = false;
+    for (const [id, tr] of rows) tr.hidden = !visible(groups.get(id), tr, f);
+  }
+  updateCounts();
+  if (changed.size || orderDirty) schedule();
+}
+
+function updateCounts() {
+  let shown = 0;
+  const services = new Set();
+  const envs = new Set();
+  for (const [id, tr] of rows) {
+    if (!tr.hidden) shown++;
+    const g = groups.get(id);
+    const s = labelOf(g, "service", "job");
+    const e = labelOf(g, "environment", "env");
+    if (s) services.add(s);
+    if (e) envs.add(e);
+  }
+  $("#counts").textContent = `${shown} of ${rows.size} groups`;
+  $("#empty").hidden = shown > 0;
+  fillList("#services", services);
+  fillList("#environments", envs);
+}
+
+function fillList(sel, values) {
+  const list = $(sel);
+  if (list.childElementCount === values.size) return;
+  list.replaceChildren(...[...values].sort().map((v) => Object.assign(document.createElement("option"), { value: v })));
+}
+
+// ------------------------------------------------------------------------------ timeline
+function summary(msg) {
+  const d = msg.data || {};
+  switch (msg.type) {
+    case "alert.received":
+      return `${d.alert?.labels?.alertname ?? ""} ${d.change ?? ""}`;
+    case "alert.resolved":
+      return `${d.fingerprint} ${d.reason ?? ""}`;
+    case "group.acknowledged":
+    case "group.unacknowledged":
+      return `by ${d.by}${d.comment ? `: ${d.comment}` : ""}`;
+    case "notification.requested":
+    case "notification.delivered":
+    case "notification.failed":
+      return [d.receiver, d.integration, d.reason, d.error].filter(Boolean).join(" · ");
+    case "group.escalated":
+      return `level ${d.level}`;
+    case "group.opened":
+      return `receiver ${d.policy?.receiver ?? "?"}, episode ${d.episode}`;
+    case "group.flushed":
+      return `${d.outcome}${d.reason ? ` (${d.reason})` : ""}`;
+    default: {
+      const { group_id, at, ...rest } = d;
+      const text = JSON.stringify(rest);
+      return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    }
+  }
+}
+
+function timelineItem(msg) {
+  const li = document.createElement("li");
+  li.dataset.seq = msg.seq;
+  const time = document.createElement("time");
+  time.textContent = new Date(msg.ts).toLocaleString();
+  const type = document.createElement("span");
+  type.className = "type";
+  type.textContent = msg.type;
+  const detail = document.createElement("span");
+  detail.className = "detail";
+  detail.textContent = summary(msg);
+  li.append(time, type, detail);
+  return li;
+}
+
+async function openTimeline(id) {
+  selected = id;
+  for (const tr of tbody.querySelectorAll("tr.selected")) tr.classList.remove("selected");
+  rows.get(id)?.classList.add("selected");
+  const aside = $("#timeline");
+  const g = groups.get(id);
+  aside.querySelector("h2").textContent = g ? g.labels.alertname || id : id;
+  aside.hidden = false;
+  const list = aside.querySelector("ol");
+  list.replaceChildren();
+  try {
+    const data = await api.history(id);
+    if (selected !== id) return;
+    list.replaceChildren(...data.events.map(timelineItem));
+  } catch (e) {
+    toast(`timeline: ${e.message}`, true);
+  }
+}
+
+function appendTimeline(msg) {
+  const list = $("#timeline ol");
+  const last = list.lastElementChild;
+  if (last && Number(last.dataset.seq) >= msg.seq) return;
+  list.append(timelineItem(msg));
+}
+
+// ------------------------------------------------------------------------------- actions
+let toastTimer = 0;
+function toast(text, error = false) {
+  const t = $("#toast");
+  t.textContent = text;
+  t.className = error ? "error" : "";
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (t.hidden = true), error ? 8000 : 3000);
+}
+
+async function act(action, id, button) {
+  const g = groups.get(id);
+  button.disabled = true;
+  try {
+    if (action === "silence") {
+      const hours = Number(prompt("Silence this group for how many hours?", "2"));
+      if (!hours || hours <= 0) return;
+      const comment = prompt("Why?", "") || "";
+      const r = await api.silence(g.labels, hours, comment);
+      toast(`silence ${r.silenceID} created for ${hours}h`);
+    } else {
+      await api.command(id, action);
+      toast(`${action}: done`);
+    }
+    markDirty(id);
+  } catch (e) {
+    toast(`${action} failed: ${e.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+tbody.addEventListener("click", (e) => {
+  const target = e.target.closest("[data-action]");
+  if (!target) return;
+  const id = target.closest("tr").dataset.id;
+  if (target.dataset.action === "timeline") openTimeline(id);
+  else act(target.dataset.action, id, target);
+});
+$("#timeline [data-close]").addEventListener("click", () => {
+  selected = null;
+  $("#timeline").hidden = true;
+  for (const tr of tbody.querySelectorAll("tr.selected")) tr.classList.remove("selected");
+});
+$("#filters").addEventListener("input", () => {
+  filtersDirty = true;
+  schedule();
+});
+
+// -------------------------------------------------------------------------------- stream
+function setConn(state, detail) {
+  const el = $("#conn");
+  el.dataset.state = state;
+  el.textContent = state === "live" ? "live" : state;
+  el.title = detail || "the event stream";
+}
+
+const stream = new Stream({
+  onState: setConn,
+  onOpen: async (resumed) => {
+    // First connection: the stream starts at the head, the list is loaded once it listens, so
+    // nothing falls between the two. A resumed one replays what it missed from `since`.
+    if (resumed) return;
+    try {
+      await loadActive();
+    } catch (e) {
+      toast(`loading groups: ${e.message}`, true);
+    }
+  },
+  onEvent: (msg) => {
+    const id = msg.data && msg.data.group_id;
+    if (!id) return;
+    markDirty(id);
+    if (id === selected) appendTimeline(msg);
+  },
+});
+
+$("#token-button").addEventListener("click", () => {
+  const value = prompt("API token (kept in this browser's localStorage; empty to forget it)", token());
+  if (value === null) return;
+  setToken(value.trim());
+  stream.restart();
+});
+
+setInterval(() => {
+  for (const tr of rows.values()) {
+    if (tr.hidden) continue;
+    const td = tr.children[4];
+    const text = age(td.dataset.since);
+    if (td.textContent !== text) td.textContent = text;
+  }
+}, 1000);
+
+stream.connect();
