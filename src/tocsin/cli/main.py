@@ -25,6 +25,7 @@ from tocsin.cli import (
     selftest_cmd,
     silence_cmd,
     simulate_cmd,
+    watch_cmd,
 )
 
 DEFAULT_DATA_DIR = "data"
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     selftest_cmd.add_parser(sub)
     channels_cmd.add_parser(sub)
     heartbeats_cmd.add_parser(sub)
+    watch_cmd.add_parser(sub)
     return parser
 
 
