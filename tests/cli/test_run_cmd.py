@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import signal
@@ -154,8 +155,10 @@ def test_a_bad_config_file_is_reported_and_exit_1(tmp_path: Path):
         cwd=tmp_path,
     )
     assert proc.returncode == 1
-    assert b"cannot start: the configuration has problems" in proc.stderr
-    assert f'{bad}:3:3: route.group_wait: invalid duration "5x"'.encode() in proc.stderr
+    # stderr is not a terminal: one JSON object per log line (tocsin.logs)
+    messages = "\n".join(json.loads(line)["msg"] for line in proc.stderr.splitlines())
+    assert "cannot start: the configuration has problems" in messages
+    assert f'{bad}:3:3: route.group_wait: invalid duration "5x"' in messages
 
 
 def test_a_malformed_rate_limit_variable_is_reported(tmp_path: Path):

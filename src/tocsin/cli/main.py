@@ -8,7 +8,6 @@ and found a problem (corrupt journal, failed check), 2 usage error.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from tocsin.cli import (
     simulate_cmd,
     watch_cmd,
 )
+from tocsin.logs import setup_logging
 
 DEFAULT_DATA_DIR = "data"
 
@@ -69,11 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(args.log_level)
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:
