@@ -106,7 +106,7 @@ class SlackFake(Fake):
         if path.startswith("/services/"):
             if not isinstance(msg, dict):
                 return 400, {}, b"invalid_payload"
-            if not msg.get("text") and not msg.get("blocks"):
+            if not msg.get("text") and not msg.get("blocks") and not msg.get("attachments"):
                 return 400, {}, b"no_text"
             if "blocks" in msg and block_errors(msg["blocks"]):
                 return 400, {}, b"invalid_blocks"
@@ -130,7 +130,7 @@ class SlackFake(Fake):
                     return json_answer(
                         200, {"ok": False, "error": "invalid_blocks", "errors": errors}
                     )
-            elif not msg.get("text"):
+            elif not msg.get("text") and not msg.get("attachments"):
                 return json_answer(200, {"ok": False, "error": "no_text"})
             method = path.rsplit("/", 1)[-1]
             with self.lock:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import httpx
@@ -25,6 +25,9 @@ from tocsin.adapters.channels.outcome import (
     parse_retry_after,
 )
 from tocsin.adapters.templates import Redactor, Renderer, build_data
+
+if TYPE_CHECKING:
+    from tocsin.adapters.gotemplate import Data
 
 __all__ = [
     "Channel",
@@ -61,6 +64,12 @@ class Kit:
     def data(self, n: Notification) -> dict[str, Any]:
         return build_data(n, self.redactor, self.external_url)
 
+    def go_data(self, n: Notification) -> Data:
+        """Alertmanager's template data of `n`, for Go templates (redacted the same way)."""
+        from tocsin.adapters.channels.gofields import go_data
+
+        return go_data(n, self.redactor, self.external_url, self.now())
+
 
 def destination_key(*parts: object) -> str:
     """An opaque id for a destination (its URL and channel or key hashed): safe to log."""
@@ -69,7 +78,7 @@ def destination_key(*parts: object) -> str:
 
 
 def is_template(value: str | None) -> bool:
-    """A Go template (issue 9's): not rendered yet, so the built-in text is used instead."""
+    """A Go template: rendered through `GoFields`, never sent as written."""
     return value is not None and "{{" in value
 
 

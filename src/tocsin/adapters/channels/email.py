@@ -14,6 +14,7 @@ config are added (`Subject` / `To` / `From` there override Tocsin's).
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -23,10 +24,14 @@ from typing import Final
 import trio
 
 from tocsin.adapters.channels.base import Kit, is_template
+from tocsin.adapters.channels.gofields import GoFields
 from tocsin.adapters.channels.model import Notification, Receipt
 from tocsin.adapters.channels.outcome import DeliveryFailed, classify_exception
+from tocsin.adapters.gotemplate import GoTemplateError
 
 __all__ = ["EmailChannel", "build_message", "thread_id"]
+
+log = logging.getLogger("tocsin.channels")
 
 _HTML: Final = """<!DOCTYPE html>
 <html><body style="font-family: sans-serif">
@@ -55,14 +60,20 @@ def build_message(
     from_: str,
     headers: dict[str, str] | None = None,
     text_override: str | None = None,
+    go: GoFields | None = None,
 ) -> EmailMessage:
-    data = kit.data(n)
-    text = kit.renderer.render(data, channel="email", fmt="text")
-    html = kit.renderer.render(data, channel="email", fmt="html")
+    """The mail for `n`: Tocsin's (its template as text and HTML), or, for an
+    Alertmanager-style config (`go.message`), Alertmanager's: the rendered Subject, `html`
+    and `text` (HTML and text as multipart/alternative; one of them alone as a single part)."""
+    rendered: dict[str, str] | None = None
+    if go is not None:
+        try:
+            rendered = go.render(kit.go_data(n))
+        except GoTemplateError:
+            log.exception("%s: a Go template failed; sending Tocsin's built-in mail", name)
     msg = EmailMessage()
     msg["From"] = from_
     msg["To"] = to
-    msg["Subject"] = text.title
     msg["Date"] = format_datetime(kit.now())
     index = name.replace("[", ".").replace("]", "")
     msg["Message-ID"] = f"<tocsin.{n.id}.{index}@{_domain(from_)}>"
@@ -70,12 +81,32 @@ def build_message(
     msg["In-Reply-To"] = root
     msg["References"] = root
     msg["X-Tocsin-Group"] = n.group_id
+    alertmanager = rendered is not None and go is not None and go.message
+    if not alertmanager:
+        data = kit.data(n)
+        text = kit.renderer.render(data, channel="email", fmt="text")
+        html = kit.renderer.render(data, channel="email", fmt="html")
+        msg["Subject"] = text.title
     for key, value in (headers or {}).items():
-        if is_template(value):
+        if rendered is not None and f"headers.{key}" in rendered:
+            value = rendered[f"headers.{key}"]
+        elif is_template(value):
             continue
         if key in msg:
             del msg[key]
         msg[key] = value
+    if alertmanager:
+        assert rendered is not None
+        if "Subject" not in msg:
+            msg["Subject"] = rendered.get("headers.Subject", "")
+        body_text, body_html = rendered.get("text", ""), rendered.get("html", "")
+        if body_text:
+            msg.set_content(body_text)
+            if body_html:
+                msg.add_alternative(body_html, subtype="html")
+        else:
+            msg.set_content(body_html, subtype="html")
+        return msg
     msg.set_content(text_override or f"{text.title}\n\n{text.text}\n")
     msg.add_alternative(
         _HTML.format(
@@ -107,6 +138,7 @@ class EmailChannel:
         headers: dict[str, str] | None = None,
         timeout: float = 30.0,
         implicit_tls: bool | None = None,
+        go: GoFields | None = None,
     ) -> None:
         self.kit = kit
         self.name = name
@@ -125,10 +157,17 @@ class EmailChannel:
         self.headers = headers or {}
         self.timeout = timeout
         self.implicit_tls = self.port == 465 if implicit_tls is None else implicit_tls
+        self.go = go
 
     async def deliver(self, n: Notification) -> Receipt:
         msg = build_message(
-            self.kit, n, name=self.name, to=self.to, from_=self.from_, headers=self.headers
+            self.kit,
+            n,
+            name=self.name,
+            to=self.to,
+            from_=self.from_,
+            headers=self.headers,
+            go=self.go,
         )
         try:
             await trio.to_thread.run_sync(self._send, msg, abandon_on_cancel=True)

@@ -15,11 +15,13 @@ import httpx
 
 from tocsin.adapters.channels.base import Channel, HTTPChannel, Kit, destination_key
 from tocsin.adapters.channels.email import EmailChannel
+from tocsin.adapters.channels.gofields import GoFields, check_go_fields, open_go_templates
 from tocsin.adapters.channels.log import LogChannel
 from tocsin.adapters.channels.msteams import MSTeamsAdapter
 from tocsin.adapters.channels.pagerduty import PagerdutyAdapter
 from tocsin.adapters.channels.slack import MessageRefs, SlackAdapter, SlackChannel
 from tocsin.adapters.channels.webhook import WebhookAdapter
+from tocsin.adapters.gotemplate import GoTemplates
 from tocsin.config.model import (
     Config,
     EmailConfig,
@@ -33,7 +35,7 @@ from tocsin.config.model import (
     WebhookConfig,
 )
 
-__all__ = ["ClientPool", "build_channels", "integration_name"]
+__all__ = ["ClientPool", "build_channels", "check_templates", "integration_name"]
 
 
 def integration_name(kind: str, index: int) -> str:
@@ -109,9 +111,11 @@ def build_channel(
     *,
     timeout: float = 10.0,
     webhook_secret: str | None = None,
+    go: GoFields | None = None,
 ) -> Channel:
     """The channel for one integration config. A config without what it needs to send (no
-    URL, no key) becomes a log channel that says what is missing."""
+    URL, no key) becomes a log channel that says what is missing. `go` holds the config's
+    fields that are Go templates (`gofields.go_fields`), already checked."""
     if isinstance(cfg, SlackConfig):
         api_url = cfg.api_url.reveal() if cfg.api_url else None
         token = cfg.app_token.reveal() if cfg.app_token else None
@@ -129,6 +133,11 @@ def build_channel(
             icon_url=cfg.icon_url,
             title=cfg.title,
             refs=refs,
+            go=go,
+            field_shorts=tuple(f.short for f in cfg.fields),
+            short_fields=cfg.short_fields,
+            mrkdwn_in=cfg.mrkdwn_in,
+            link_names=cfg.link_names,
         )
         dest = destination_key("slack", api_url or cfg.app_url, cfg.channel)
         return SlackChannel(
@@ -161,6 +170,7 @@ def build_channel(
             group=cfg.group,
             details=dict(cfg.details),
             links=tuple((link.href, link.text or link.href) for link in cfg.links if link.href),
+            go=go,
         )
         return HTTPChannel(
             kind="pagerduty",
@@ -195,7 +205,7 @@ def build_channel(
         return HTTPChannel(
             kind="msteams",
             name=name,
-            adapter=MSTeamsAdapter(kit, url=url, title=cfg.title),
+            adapter=MSTeamsAdapter(kit, url=url, title=cfg.title, go=go),
             client=pool.client(cfg.http_config),
             destination=destination_key("msteams", url),
             send_resolved=cfg.send_resolved,
@@ -216,6 +226,7 @@ def build_channel(
             require_tls=cfg.require_tls,
             tls_context=_tls_context(cfg.tls_config),
             headers=dict(cfg.headers),
+            go=go,
         )
     assert isinstance(cfg, LogConfig)
     return LogChannel(
@@ -249,13 +260,22 @@ def build_channels(
     timeout: float = 10.0,
     webhook_secret: str | None = None,
     on_channel: Callable[[str, Channel], object] | None = None,
+    go_templates: GoTemplates | None = None,
 ) -> dict[str, list[Channel]]:
-    """Every receiver's channels, in the order its integrations are configured."""
+    """Every receiver's channels, in the order its integrations are configured.
+
+    The Go templates (`go_templates`, else the config's `templates:` Go files and
+    Alertmanager's defaults) are parsed and every Go field checked first. Raises
+    `ConfigError` for a template file or field that does not parse, naming where it is.
+    """
+    if go_templates is None:
+        go_templates = open_go_templates(config.templates)
+    go_fields = check_go_fields(config, go_templates)
     out: dict[str, list[Channel]] = {}
     for receiver in config.receivers.values():
         counts: dict[str, int] = {}
         channels: list[Channel] = []
-        for cfg in receiver.integrations:
+        for position, cfg in enumerate(receiver.integrations):
             index = counts.get(cfg.kind, 0)
             counts[cfg.kind] = index + 1
             channel = build_channel(
@@ -266,9 +286,23 @@ def build_channels(
                 refs,
                 timeout=timeout,
                 webhook_secret=webhook_secret,
+                go=go_fields.get((receiver.name, position)),
             )
             channels.append(channel)
             if on_channel is not None:
                 on_channel(receiver.name, channel)
         out[receiver.name] = channels
     return out
+
+
+def check_templates(config: Config) -> GoTemplates:
+    """Parse the Go templates of `config` (its `templates:` Go files and every receiver field
+    holding `{{`) the way `build_channels` will: what `tocsin config check` and a reload can
+    call before they accept a configuration. Returns the template set.
+
+    Raises `ConfigError` naming the file:line:col or the YAML key of every text that does not
+    parse. (The Jinja2 files are checked by `JinjaRenderer`.)
+    """
+    templates = open_go_templates(config.templates)
+    check_go_fields(config, templates)
+    return templates

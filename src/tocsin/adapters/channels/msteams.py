@@ -9,14 +9,19 @@ Action.OpenUrl buttons for the runbook and dashboard. Connectors answer 200, Wor
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
 
 from tocsin.adapters.channels.base import HTTPRequest, Kit, is_template, receipt_from_status
+from tocsin.adapters.channels.gofields import GoFields
 from tocsin.adapters.channels.model import Notification, Receipt
+from tocsin.adapters.gotemplate import GoTemplateError
 
 __all__ = ["MSTeamsAdapter", "adaptive_card"]
+
+log = logging.getLogger("tocsin.channels")
 
 _COLOR = {"firing": "attention", "resolved": "good"}
 
@@ -77,17 +82,28 @@ def adaptive_card(data: dict[str, Any], title: str, summary: str, details: str) 
 
 
 class MSTeamsAdapter:
-    def __init__(self, kit: Kit, *, url: str, title: str | None = None) -> None:
+    def __init__(
+        self, kit: Kit, *, url: str, title: str | None = None, go: GoFields | None = None
+    ) -> None:
         self.kit = kit
         self.url = url
         self.title = None if is_template(title) else title
+        self.go = go
 
     def build(self, n: Notification) -> HTTPRequest:
+        """Tocsin's card; Go-template `title`, `summary`, `text` fields replace its parts."""
         data = self.kit.data(n)
+        go: dict[str, str] = {}
+        if self.go is not None:
+            try:
+                go = self.go.render(self.kit.go_data(n))
+            except GoTemplateError:
+                log.exception("msteams: a Go template failed; sending Tocsin's built-in card")
         r = self.kit.renderer.render(data, channel="msteams", fmt="markdown")
-        return HTTPRequest(
-            self.url, json=adaptive_card(data, self.title or r.title, r.summary, r.details)
-        )
+        title = go.get("title") or self.title or r.title
+        summary = go.get("summary", r.summary) if go else r.summary
+        details = go.get("text", r.details) if go else r.details
+        return HTTPRequest(self.url, json=adaptive_card(data, title, summary, details))
 
     def receipt(self, n: Notification, response: httpx.Response) -> Receipt:
         return receipt_from_status(response, self.kit.now())

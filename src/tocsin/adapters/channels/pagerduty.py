@@ -17,15 +17,20 @@ A trigger carries `payload.summary` (at most 1024 characters), `source`, `severi
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Final
 
 import httpx
 
 from tocsin.adapters.channels.base import HTTPRequest, Kit, is_template, receipt_from_status
+from tocsin.adapters.channels.gofields import GoFields
 from tocsin.adapters.channels.model import Notification, Receipt
+from tocsin.adapters.gotemplate import GoTemplateError
 from tocsin.core.events import NotifyReason
 
 __all__ = ["SUMMARY_MAX", "PagerdutyAdapter", "event_action", "pd_severity"]
+
+log = logging.getLogger("tocsin.channels")
 
 SUMMARY_MAX: Final = 1024
 _SEVERITY: Final = {
@@ -72,6 +77,7 @@ class PagerdutyAdapter:
         group: str | None = None,
         details: dict[str, str] | None = None,
         links: tuple[tuple[str, str], ...] = (),
+        go: GoFields | None = None,
     ) -> None:
         self.kit = kit
         self.url = url
@@ -85,6 +91,7 @@ class PagerdutyAdapter:
         self.group = _literal(group)
         self.details = {k: v for k, v in (details or {}).items() if not is_template(v)}
         self.links = links
+        self.go = go
 
     def build(self, n: Notification) -> HTTPRequest:
         action = event_action(n)
@@ -97,38 +104,47 @@ class PagerdutyAdapter:
             body.update(self._trigger(n))
         return HTTPRequest(self.url, json=body)
 
+    def _render_go(self, n: Notification) -> dict[str, str]:
+        if self.go is None:
+            return {}
+        try:
+            return self.go.render(self.kit.go_data(n))
+        except GoTemplateError:
+            log.exception("pagerduty: a Go template failed; sending Tocsin's built-in event")
+            return {}
+
     def _trigger(self, n: Notification) -> dict[str, Any]:
         data = self.kit.data(n)
-        r = self.kit.renderer.render(data, channel="pagerduty", fmt="text")
+        go = self._render_go(n)
         common = data["commonLabels"]
         first = data["firing"][0]["labels"] if data["firing"] else {}
-        summary = r.title if not r.summary else f"{r.title}: {r.summary}"
-        details: dict[str, Any] = {
-            "firing": "\n".join(
-                f"{a['labels'].get('alertname', '')} {a['annotations'].get('summary', '')}".strip()
-                for a in data["firing"]
-            ),
-            "num_firing": len(data["firing"]),
-            "num_resolved": len(data["resolved"]),
-            "group_labels": data["groupLabels"],
-            "common_labels": common,
-            "common_annotations": data["commonAnnotations"],
-            "escalation_level": data["escalation_level"],
-            "reason": data["reason"],
-            "tocsin_group": data["group_id"],
-            **self.details,
-        }
+        if go and self.go is not None and self.go.message:
+            # Alertmanager's words: the description is the summary, the details are its.
+            summary = go.get("description", "")
+            details: dict[str, Any] = self.go.details(go)
+        else:
+            summary, details = self._tocsin_words(data)
         payload: dict[str, Any] = {
             "summary": summary[: SUMMARY_MAX - 1] + "…" if len(summary) > SUMMARY_MAX else summary,
-            "source": self.source or first.get("instance") or first.get("job") or "tocsin",
-            "severity": pd_severity(self.severity or data["severity"]),
+            "source": go.get("source")
+            or self.source
+            or first.get("instance")
+            or first.get("job")
+            or "tocsin",
+            "severity": pd_severity(go.get("severity") or self.severity or data["severity"]),
             "timestamp": data["firing"][0]["startsAt"] if data["firing"] else None,
             "custom_details": details,
         }
         for key, value in (
-            ("component", self.component or common.get("service") or common.get("component")),
-            ("group", self.group or common.get("cluster") or common.get("team")),
-            ("class", self.class_ or common.get("alertname")),
+            (
+                "component",
+                go.get("component")
+                or self.component
+                or common.get("service")
+                or common.get("component"),
+            ),
+            ("group", go.get("group") or self.group or common.get("cluster") or common.get("team")),
+            ("class", go.get("class") or self.class_ or common.get("alertname")),
         ):
             if value:
                 payload[key] = value
@@ -138,12 +154,34 @@ class PagerdutyAdapter:
         for href, text in ((data["runbook_url"], "Runbook"), (data["dashboard_url"], "Dashboard")):
             if href:
                 links.append({"href": href, "text": text})
-        out: dict[str, Any] = {"payload": payload, "client": self.client}
-        if self.client_url or data["externalURL"]:
-            out["client_url"] = self.client_url or data["externalURL"]
+        out: dict[str, Any] = {"payload": payload, "client": go.get("client") or self.client}
+        client_url = go.get("client_url") or self.client_url or data["externalURL"]
+        if client_url:
+            out["client_url"] = client_url
         if links:
             out["links"] = links
         return out
+
+    def _tocsin_words(self, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Tocsin's summary (its template's title and summary) and custom details."""
+        r = self.kit.renderer.render(data, channel="pagerduty", fmt="text")
+        summary = r.title if not r.summary else f"{r.title}: {r.summary}"
+        details: dict[str, Any] = {
+            "firing": "\n".join(
+                f"{a['labels'].get('alertname', '')} {a['annotations'].get('summary', '')}".strip()
+                for a in data["firing"]
+            ),
+            "num_firing": len(data["firing"]),
+            "num_resolved": len(data["resolved"]),
+            "group_labels": data["groupLabels"],
+            "common_labels": data["commonLabels"],
+            "common_annotations": data["commonAnnotations"],
+            "escalation_level": data["escalation_level"],
+            "reason": data["reason"],
+            "tocsin_group": data["group_id"],
+            **self.details,
+        }
+        return summary, details
 
     def receipt(self, n: Notification, response: httpx.Response) -> Receipt:
         detail = ""

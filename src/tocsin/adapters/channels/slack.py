@@ -21,12 +21,14 @@ Answers: an incoming webhook says 200 "ok" or an HTTP error with a short text
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol
 
 import httpx
 
 from tocsin.adapters.channels.base import HTTPRequest, Kit, is_template, receipt_from_status
+from tocsin.adapters.channels.gofields import GoFields
 from tocsin.adapters.channels.model import Notification, Receipt
 from tocsin.adapters.channels.outcome import (
     DeliveryFailed,
@@ -34,6 +36,7 @@ from tocsin.adapters.channels.outcome import (
     classify_status,
     parse_retry_after,
 )
+from tocsin.adapters.gotemplate import GoTemplateError
 from tocsin.core.events import NotifyReason
 
 __all__ = [
@@ -51,7 +54,22 @@ ACTION_ACK: Final = "tocsin_ack"
 ACTION_RESOLVE: Final = "tocsin_resolve"
 ACTION_SILENCE: Final = "tocsin_silence_1h"
 
+log = logging.getLogger("tocsin.channels")
+
 HEADER_MAX: Final = 150
+TITLE_MAX_RUNES: Final = 1024  # Alertmanager truncates an attachment's title to this
+_ATTACHMENT_KEYS: Final = (
+    "title",
+    "title_link",
+    "pretext",
+    "text",
+    "fallback",
+    "callback_id",
+    "image_url",
+    "thumb_url",
+    "footer",
+    "color",
+)
 SECTION_MAX: Final = 3000
 FIELD_MAX: Final = 2000
 FIELDS_MAX: Final = 10
@@ -168,6 +186,11 @@ class SlackAdapter:
         icon_url: str | None = None,
         title: str | None = None,
         refs: MessageRefs | None = None,
+        go: GoFields | None = None,
+        field_shorts: Sequence[bool | None] = (),
+        short_fields: bool = False,
+        mrkdwn_in: Sequence[str] = (),
+        link_names: bool = False,
     ) -> None:
         self.kit = kit
         self.name = name
@@ -185,6 +208,11 @@ class SlackAdapter:
         self.title = None if is_template(title) else title
         self.refs = refs
         self.posted_ref: Callable[[str, str], None] | None = None
+        self.go = go
+        self.field_shorts = tuple(field_shorts)
+        self.short_fields = short_fields
+        self.mrkdwn_in = tuple(mrkdwn_in) or ("fallback", "pretext", "text")
+        self.link_names = link_names
 
     @property
     def bot(self) -> bool:
@@ -199,29 +227,109 @@ class SlackAdapter:
             return []
         return self.refs.messages(n.group_id, n.receiver, self.name, n.request.episode)
 
+    def _render_go(self, n: Notification) -> dict[str, str] | None:
+        """The Go fields rendered for `n`; None when there are none or they failed (logged:
+        the message then goes out in Tocsin's own words)."""
+        if self.go is None:
+            return None
+        try:
+            return self.go.render(self.kit.go_data(n))
+        except GoTemplateError:
+            log.exception("%s: a Go template failed; sending Tocsin's built-in message", self.name)
+            return None
+
     def messages(self, n: Notification) -> list[HTTPRequest]:
         """Every request `n` makes: updates of earlier messages, then a new post (if any)."""
         data = self.kit.data(n)
+        go = self._render_go(n)
+        extra = dict(self.extra)
+        channel = self.channel if self.channel and not is_template(self.channel) else None
+        if go is not None:
+            channel = go.get("channel") or channel
+            for key in ("username", "icon_emoji", "icon_url"):
+                if go.get(key):
+                    extra[key] = go[key]
+            if extra.get("icon_emoji"):
+                extra.pop("icon_url", None)
+        if go is not None and self.go is not None and self.go.message:
+            return self._alertmanager_messages(n, data, go, extra, channel)
         r = self.kit.renderer.render(data, channel="slack", fmt="mrkdwn")
-        title = self.title or r.title
+        title = (go or {}).get("title") or self.title or r.title
         out: list[HTTPRequest] = []
         existing = self._existing(n)
-        for channel, ts in existing[-10:]:
+        for ch, ts in existing[-10:]:
             body = {
-                "channel": channel,
+                "channel": ch,
                 "ts": ts,
                 "text": title,
                 "blocks": blocks_for(data, title, r.summary, r.details, buttons=True),
             }
             out.append(HTTPRequest(self._api("chat.update"), json=body, headers=self._auth()))
         if not existing or n.reason in _POSTS_TOO:
-            body = {"text": title, **self.extra}
-            if self.channel and not is_template(self.channel):
-                body["channel"] = self.channel
+            body = {"text": title, **extra}
+            if channel:
+                body["channel"] = channel
             body["blocks"] = blocks_for(data, title, r.summary, r.details, buttons=self.bot)
             url = self.app_url if self.bot else (self.api_url or "")
             out.append(HTTPRequest(url, json=body, headers=self._auth()))
         return out
+
+    def _alertmanager_messages(
+        self,
+        n: Notification,
+        data: dict[str, Any],
+        go: dict[str, str],
+        extra: dict[str, str],
+        channel: str | None,
+    ) -> list[HTTPRequest]:
+        """Alertmanager's message: one attachment of the rendered fields (notify/slack); in
+        bot mode Tocsin's buttons ride along as an actions block."""
+        attachment: dict[str, Any] = {k: go[k] for k in _ATTACHMENT_KEYS if go.get(k)}
+        attachment["text"] = go.get("text", "")
+        title = attachment.get("title", "")
+        if len(title) > TITLE_MAX_RUNES:
+            attachment["title"] = title[: TITLE_MAX_RUNES - 1] + "…"
+        fields = []
+        for i, short in enumerate(self.field_shorts):
+            fields.append(
+                {
+                    "title": go.get(f"fields[{i}].title", ""),
+                    "value": go.get(f"fields[{i}].value", ""),
+                    "short": self.short_fields if short is None else short,
+                }
+            )
+        if fields:
+            attachment["fields"] = fields
+        attachment["mrkdwn_in"] = list(self.mrkdwn_in)
+        base: dict[str, Any] = {**extra}
+        if self.link_names:
+            base["link_names"] = True
+        base["attachments"] = [attachment]
+        out: list[HTTPRequest] = []
+        existing = self._existing(n)
+        fallback = go.get("fallback") or title or go.get("text", "")
+        for ch, ts in existing[-10:]:
+            body = {**base, "channel": ch, "ts": ts, "text": fallback}
+            body["blocks"] = self._buttons(data, buttons=True)
+            out.append(HTTPRequest(self._api("chat.update"), json=body, headers=self._auth()))
+        if not existing or n.reason in _POSTS_TOO:
+            body = dict(base)
+            if channel:
+                body["channel"] = channel
+            if self.bot:
+                body["text"] = fallback
+                buttons = self._buttons(data, buttons=True)
+                if buttons:
+                    body["blocks"] = buttons
+            url = self.app_url if self.bot else (self.api_url or "")
+            out.append(HTTPRequest(url, json=body, headers=self._auth()))
+        return out
+
+    @staticmethod
+    def _buttons(data: dict[str, Any], *, buttons: bool) -> list[dict[str, Any]]:
+        """Just the actions block of Tocsin's message ([] when there are no buttons)."""
+        blocks = blocks_for(data, "", "", "", buttons=buttons)
+        return [b for b in blocks if b["type"] == "actions"]
 
     def _auth(self) -> dict[str, str]:
         if not self.bot:
