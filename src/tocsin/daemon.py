@@ -318,6 +318,12 @@ class Daemon:
             self._check_listen(new)
         except StartupError as exc:
             return self._refused(trigger, new.source, new.sha256, [str(exc)])
+        check_config = getattr(self.notifier, "check_config", None)
+        if check_config is not None:  # templates (Go and Jinja2) the notifier would render
+            try:
+                check_config(new)
+            except ConfigError as exc:
+                return self._refused(trigger, new.source, new.sha256, exc.problems)
         for key, old_value, new_value in (
             ("listen_address", current.tocsin.listen_address, new.tocsin.listen_address),
             ("data_dir", current.tocsin.data_dir, new.tocsin.data_dir),

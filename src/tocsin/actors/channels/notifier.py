@@ -168,6 +168,16 @@ class ChannelNotifier:
             notifier._actors.setdefault(name, [])
         return notifier
 
+    @staticmethod
+    def check_config(config: Config) -> None:
+        """Compile every template `config` would render with (Jinja2 files, Go files, every
+        receiver field holding `{{`) without building channels: what a reload asks before it
+        accepts a configuration. Raises `ConfigError` naming where each problem is."""
+        from tocsin.adapters.channels.factory import check_templates
+
+        JinjaRenderer(config.templates)
+        check_templates(config)
+
     def add_channel(self, receiver: str, channel: Channel) -> ChannelActor:
         dest = channel.destination
         breaker = self._breakers.get(dest)
