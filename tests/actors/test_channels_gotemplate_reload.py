@@ -50,5 +50,5 @@ def test_starting_with_a_broken_go_template_is_a_config_error(tmp_path: Path) ->
     path = tmp_path / "alertmanager.yml"
     path.write_text(GOOD)
     daemon = Daemon(RunOptions(config_file=str(path)), {})
-    with pytest.raises(ConfigError, match="team.tmpl:1:"):
+    with pytest.raises(ConfigError, match=r"team\.tmpl:1:"):
         ChannelNotifier.from_config(daemon.config)

@@ -4,7 +4,9 @@
     data = build_data(notification, Redactor(), external_url)
     rendered = renderer.render(data, channel="slack", fmt="mrkdwn")   # title, summary, details
 
-`Renderer` is the seam: Alertmanager's Go templates (issue 9) will be a second implementation.
+`Renderer` is the seam for Tocsin's own look. Alertmanager's Go templates in receiver fields do
+not go through it: they are per integration, not per channel kind, and render Alertmanager's
+data model (`tocsin.adapters.channels.gofields`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ channel-specific template wins over the generic one: for Slack, `slack.critical.
 `critical.j2`.
 
 Custom templates come from the config's `templates:` files ending in `.j2`, `.jinja` or
-`.jinja2` (`.tmpl` files are Go templates, issue 9's); a file's name is its template name, so a
+`.jinja2` (the other files, `.tmpl`, are Go templates: `adapters.channels.gofields`); a file's name is its template name, so a
 `critical.j2` there replaces the built-in one, which stays reachable as `builtin/critical.j2`
 (`{% extends "builtin/critical.j2" %}` to change one block). Every template is compiled when
 the renderer is built: a syntax error, an unknown filter or a missing parent is a `ConfigError`
@@ -85,8 +85,8 @@ class Rendered:
 
 
 class Renderer(Protocol):
-    """Turns template data into a message's text parts. Jinja2 today; Alertmanager's Go
-    templates (issue 9) will be another implementation of this seam."""
+    """Turns template data into a message's text parts (Tocsin's own look). Go-template
+    receiver fields are rendered beside it, per integration (`adapters.channels.gofields`)."""
 
     def render(self, data: Mapping[str, Any], *, channel: str, fmt: str) -> Rendered:
         """Never raises for a template problem at run time: falls back to the built-ins."""
@@ -225,7 +225,7 @@ class JinjaRenderer:
         for path in template_files:
             name = os.path.basename(path)
             if not name.endswith(_SUFFIXES):
-                continue  # .tmpl and friends: Go templates (issue 9)
+                continue  # .tmpl and friends: Go templates (adapters.channels.gofields)
             if name in custom:
                 problems.append(
                     Problem(path, None, None, "templates", f"a second template named {name!r}")
