@@ -7,16 +7,20 @@ import email
 import email.policy
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.fakes import wait_for
 from tests.fakes.fixtures import mail_dir, serve
 from tocsin.adapters.channels.base import Kit
 from tocsin.adapters.channels.factory import ClientPool, build_channels, check_templates
+from tocsin.adapters.channels.gofields import go_fields
+from tocsin.adapters.channels.slack import ACTION_ACK, SlackAdapter, SlackChannel
 from tocsin.adapters.gotemplate import GoTemplates, template_data
 from tocsin.adapters.gotemplate.defaults import FIELD_DEFAULTS
 from tocsin.adapters.templates import JinjaRenderer, Redactor
 from tocsin.config import ConfigError, load
+from tocsin.config.model import SlackConfig
 
 from .samples import T0, alert, notification
 
@@ -199,3 +203,29 @@ def test_an_undefined_field_elsewhere_does_not_hide_a_good_config(tmp_path):
     path = write_config(tmp_path, slack="http://127.0.0.1:9", pd="http://127.0.0.1:9", smtp=25)
     templates = check_templates(load(path, {}))
     assert "team.title" in templates and "slack.default.title" in templates
+
+
+async def test_bot_mode_alertmanager_message_keeps_tocsins_buttons(slack):
+    cfg = SlackConfig(channel="#ops", title="{{ .CommonLabels.alertname }} x{{ len .Alerts }}")
+    go = go_fields(cfg, GoTemplates())
+    assert go is not None and go.message
+    kit = Kit(JinjaRenderer(), Redactor(), "", lambda: T0)
+    adapter = SlackAdapter(
+        kit,
+        name="slack[0]",
+        api_url=None,
+        app_token="xoxb-test-token",
+        app_url=f"{slack.url}/api/chat.postMessage",
+        channel="#ops",
+        go=go,
+    )
+    async with httpx.AsyncClient() as client:
+        ch = SlackChannel(
+            name="slack[0]", adapter=adapter, client=client, destination="d", send_resolved=True
+        )
+        receipt = await ch.deliver(notification())
+    assert receipt.ref is not None
+    (posted,) = (await slack.state())["messages"].values()
+    assert posted["attachments"][0]["title"] == "DiskFull x1"
+    (actions,) = posted["blocks"]
+    assert actions["elements"][0]["action_id"] == ACTION_ACK
