@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["Re2Error", "compile_anchored", "translate_anchored"]
+__all__ = ["Re2Error", "compile_anchored", "translate_anchored", "translate_capturing"]
 
 
 class Re2Error(ValueError):
@@ -77,6 +77,18 @@ def translate_anchored(pattern: str) -> tuple[str, bool]:
     except _Re2Error as exc:
         position = max(0, min(exc.position - len(_WRAPPER_OPEN), len(pattern)))
         raise Re2Error(pattern, position, exc.reason) from None
+
+
+def translate_capturing(pattern: str) -> str:
+    """The Python pattern equivalent to Go's unanchored `pattern`, its capture groups kept
+    (numbered and named as Go numbers them): for searching and replacing with groups, as
+    Go's `regexp.Compile` (not `^(?:…)$`) does. Raises `Re2Error`.
+    """
+    try:
+        python_pattern, _ = _CapturingTranslator(pattern).translate()
+    except _Re2Error as exc:
+        raise Re2Error(pattern, exc.position, exc.reason) from None
+    return python_pattern
 
 
 def compile_anchored(pattern: str) -> Callable[[str], object]:
@@ -459,3 +471,29 @@ class _Re2Translator:
 
 # Go's parseRepeat: decimal counts without leading zeros; anything else leaves `{` a literal.
 _REPEAT_RE: Final = re.compile(r"\{(0|[1-9][0-9]*)(,(0|[1-9][0-9]*)?)?\}")
+
+
+class _CapturingTranslator(_Re2Translator):
+    """RE2 → Python with capture groups kept (the matcher translator drops them)."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(pattern)
+        self.kinds: list[str | None] = []  # per open group: "" capture, a name, or None
+
+    def _enter(self, start: int, end: int) -> None:
+        opener = self.p[start:end]
+        if opener == "(":
+            self.kinds.append("")
+        elif opener.startswith("(?P<"):
+            self.kinds.append(opener[4:-1])
+        else:
+            self.kinds.append(None)
+        super()._enter(start, end)
+
+    def _close_group(self) -> None:
+        kind = self.kinds.pop() if len(self.stack) > 1 else None
+        super()._close_group()
+        if kind is not None:
+            atoms = self.stack[-1].atoms
+            body = atoms[-1][len("(?:") :]
+            atoms[-1] = ("(" if kind == "" else f"(?P<{kind}>") + body

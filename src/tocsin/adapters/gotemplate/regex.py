@@ -5,8 +5,8 @@ Theory of operation
 tocsin.core.re2 already translates RE2 patterns for Python's `re` (flags, anchors, ASCII
 classes, what RE2 refuses). It was written for matchers, which only ask "does it match", so
 it makes every group non-capturing; `reReplaceAll` needs the groups for `$1` and `${name}`.
-`_CapturingTranslator` is that translator with groups kept (numbered and named groups come out
-as Python's `(...)` and `(?P<name>...)`, same numbering). Unanchored: Go's MatchString and
+`re2.translate_capturing` is that translation with groups kept (numbered and named groups come
+out as Python's `(...)` and `(?P<name>...)`, same numbering). Unanchored: Go's MatchString and
 ReplaceAllString search.
 
 `replace_all` is Go's `ReplaceAllString` loop rather than `re.sub`, because the two differ on
@@ -34,32 +34,6 @@ __all__ = ["compile_go", "expand", "match_string", "replace_all"]
 _UNGREEDY_RE: Final = re.compile(r"\(\?[imsU]*U[imsU]*(?:-[imsU]*)?[:)]")
 
 
-class _CapturingTranslator(re2._Re2Translator):
-    """RE2 → Python with capture groups kept (the matcher translator drops them)."""
-
-    def __init__(self, pattern: str) -> None:
-        super().__init__(pattern)
-        self.kinds: list[str | None] = []  # per open group: "" capture, a name, or None
-
-    def _enter(self, start: int, end: int) -> None:
-        opener = self.p[start:end]
-        if opener == "(":
-            self.kinds.append("")
-        elif opener.startswith("(?P<"):
-            self.kinds.append(opener[4:-1])
-        else:
-            self.kinds.append(None)
-        super()._enter(start, end)
-
-    def _close_group(self) -> None:
-        kind = self.kinds.pop() if len(self.stack) > 1 else None
-        super()._close_group()
-        if kind is not None:
-            atoms = self.stack[-1].atoms
-            body = atoms[-1][len("(?:") :]
-            atoms[-1] = ("(" if kind == "" else f"(?P<{kind}>") + body
-
-
 @lru_cache(maxsize=512)
 def compile_go(pattern: str) -> re.Pattern[str]:
     """`pattern` (RE2 syntax) compiled for unanchored search, groups kept.
@@ -71,8 +45,8 @@ def compile_go(pattern: str) -> re.Pattern[str]:
             f"error parsing regexp: the ungreedy flag (?U) is not supported by Tocsin: `{pattern}`"
         )
     try:
-        python_pattern, _ = _CapturingTranslator(pattern).translate()
-    except re2._Re2Error as exc:
+        python_pattern = re2.translate_capturing(pattern)
+    except re2.Re2Error as exc:
         raise ValueError(f"error parsing regexp: {exc.reason}: `{pattern}`") from None
     try:
         return re.compile(python_pattern)
