@@ -316,3 +316,31 @@ async def test_plain_resends_are_settled_without_the_actors_or_the_journal(
         )
         await rt.ingest([changed])
         assert rt.dispatcher.alerts == routed + 1 and len(store.bodies) == written + 1
+
+
+async def test_alerts_that_expired_while_down_get_a_grace_period_after_restart(
+    runtime, clock, autojump_clock
+):
+    async with runtime() as (rt, rec):
+        await rt.ingest([firing(instance="a", ends=T0 + 4 * MIN)])
+        await sleep_until(clock, T0 + 1 * MIN)
+    await sleep_until(clock, T0 + 10 * MIN)  # down while its endsAt passed
+    async with runtime() as (rt, rec):
+        await sleep_until(clock, T0 + 14 * MIN)
+        state = rt.world.groups[gid()]
+        assert all(a.firing for a in state.alerts.values())  # not resolved on restart
+        await rt.ingest([firing(instance="a", ends=T0 + 30 * MIN)])  # Prometheus re-sends
+        await sleep_until(clock, T0 + 20 * MIN)
+        assert all(a.firing for a in rt.world.groups[gid()].alerts.values())
+        assert [r[2] for r in rec.log()] == []  # nothing resolved, nothing re-notified
+
+
+async def test_without_a_resend_the_grace_ends_in_a_resolution(runtime, clock, autojump_clock):
+    async with runtime() as (rt, rec):
+        await rt.ingest([firing(instance="a", ends=T0 + 4 * MIN)])
+        await sleep_until(clock, T0 + 1 * MIN)
+    await sleep_until(clock, T0 + 10 * MIN)
+    async with runtime() as (rt, rec):
+        await sleep_until(clock, T0 + 20 * MIN)
+        assert [r[2] for r in rec.log()] == ["all alerts resolved"]
+        assert rec.sent[0][0] >= T0 + 15 * MIN  # not before the 5-minute grace

@@ -6,8 +6,8 @@ every requested-but-undelivered notification to the notifier again, and starts t
 and the snapshotter. `Runtime.ready` is set once all of that is done.
 
 After a restart, an alert whose `endsAt` passed while Tocsin was down is not resolved at once:
-its source had no one to re-send it to. It gets `restart_grace` to be re-sent (Prometheus
-re-sends every minute) before it expires.
+its source had no one to re-send it to. It gets `restart_grace` from the restart to be
+re-sent (Prometheus re-sends every minute) before it expires.
 
 The edges talk to the runtime through a few methods: `ingest` (HTTP 200 once durable),
 `acknowledge` / `unacknowledge` / `resolve` a group, `set_silence` / `expire_silence`.
@@ -362,9 +362,13 @@ class Runtime:
         refresh: list[GroupEvent] = []
         for gid, state in self.world.groups.items():
             if state.phase in (Phase.PENDING, Phase.FIRING, Phase.ACKNOWLEDGED):
-                for fp, alert in state.alerts.items():
-                    if alert.firing and alert.ends_at is not None and alert.ends_at < grace_until:
-                        refresh.append(AlertRefreshed(gid, fp, grace_until, now))
+                # Only alerts whose endsAt passed while Tocsin was down: the others are still
+                # within what their source promised, and it will re-send them as usual.
+                first = state.next_expiry()
+                if first is not None and first < now:
+                    for fp, alert in state.alerts.items():
+                        if alert.firing and alert.ends_at is not None and alert.ends_at < now:
+                            refresh.append(AlertRefreshed(gid, fp, grace_until, now))
                 self.registry.start(gid)
         self.log.apply_transient(refresh)
         pending = 0
