@@ -45,6 +45,7 @@ from tocsin.actors.clock import Clock
 from tocsin.actors.ports import Notifier
 from tocsin.actors.runtime import Rules, Runtime, RuntimeSettings, open_runtime
 from tocsin.actors.selfmon import SelfMonitorSettings
+from tocsin.adapters.channels.slack_interactions import routes as slack_interaction_routes
 from tocsin.adapters.http import (
     ApiContext,
     ReloadOutcome,
@@ -229,11 +230,12 @@ class Daemon:
             journal = TimedJournal(raw_journal, self.metrics.journal_append.observe)
             async with trio.open_nursery() as nursery:
                 http_done = trio.Event()
+                app = build_app(self.ctx)
 
                 async def http(task_status: trio.TaskStatus[str]) -> None:
                     try:
                         await serve_http(
-                            build_app(self.ctx),
+                            app,
                             self.listen,
                             self._stop.wait,
                             graceful_timeout=self.options.graceful_timeout,
@@ -264,6 +266,9 @@ class Daemon:
                         await rt.log.append(
                             [ConfigLoaded(config.sha256, config.source, rt.clock.now())]
                         )
+                    # Slack's interactive buttons (Ack, Resolve, Silence) call back here; the
+                    # handler needs the runtime, which exists only now.
+                    app.router.routes.extend(slack_interaction_routes(rt, config))
                     self.ctx.attach(rt)
                     log.info(
                         "ready: journal %s (fsync=%s), %d records replayed, %d live groups; "

@@ -170,3 +170,13 @@ def test_a_malformed_rate_limit_variable_is_reported(tmp_path: Path):
     )
     assert proc.returncode == 1
     assert b"cannot start: $TOCSIN_RATE_LIMIT must be a number, got 'fast'" in proc.stderr
+
+
+def test_the_slack_interactions_endpoint_is_mounted_and_checks_signatures():
+    with running_tocsin(CONFIG, env={"SLACK_SIGNING_SECRET": "test-signing-secret"}) as t:
+        r = t.client.post(
+            "/api/v1/slack/interactions",
+            content=b"payload=%7B%7D",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 401  # mounted (not 404), and an unsigned request is refused
