@@ -198,3 +198,22 @@ def test_show_masks_secrets(config_file: Path, capsys, monkeypatch) -> None:
     assert code == 0 and "default-secret" not in out and "api_url: <secret>" in out
     code, out, _ = run(capsys, "show", "--default", "--source")
     assert code == 0 and "api_url: ${SLACK_WEBHOOK_URL}" in out
+
+
+def test_check_reports_a_go_template_that_does_not_compile(tmp_path, capsys):
+    from tocsin.cli.main import main as tocsin_main
+
+    bad = tmp_path / "alertmanager.yml"
+    bad.write_text(
+        "route: {receiver: r}\n"
+        "receivers:\n"
+        "  - name: r\n"
+        "    slack_configs:\n"
+        "      - api_url: http://127.0.0.1:9/x\n"
+        "        channel: '#a'\n"
+        "        title: '{{ .Nope | nosuchfunc }}'\n"
+    )
+    assert tocsin_main(["config", "check", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "alertmanager.yml:7:16: receivers[0].slack_configs[0].title:" in out
+    assert 'function "nosuchfunc" not defined' in out

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from tocsin.adapters.channels.factory import check_templates
 from tocsin.config import Config, ConfigError, load
 from tocsin.config.default import VARIABLES, default_yaml
 from tocsin.config.dump import dump_config
@@ -160,6 +161,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         name = path or "built-in default"
         try:
             config = load(path, env)
+            # The templates too: a field that does not compile is a load error, as at start-up.
+            check_templates(config)
         except ConfigError as exc:
             failed += 1
             count = len(exc.problems)

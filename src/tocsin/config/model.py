@@ -3,8 +3,9 @@
 A `Config` is a value. Loading builds a whole new one or raises (`tocsin.config.loader`); the
 daemon swaps the one it uses atomically on reload. Field names follow alertmanager.yml keys
 (`from` is `from_`, `class` is `class_`, `continue` is `continue_`). A field that is `None`
-was not set and the adapter applies its own default (Tocsin renders messages with its Jinja2
-templates, not Alertmanager's Go templates).
+was not set and the adapter applies its own default: Tocsin's Jinja2 look, or Alertmanager's
+default Go templates when the receiver's message fields hold Go templates (`{{`); see
+docs/templates.md.
 
 Receivers hold integrations; `Integration` is the union of the integration classes, each with
 a `kind` naming its config list (`slack_configs` → "slack"). `LogConfig` ("log") is Tocsin's
