@@ -108,6 +108,25 @@ def encode_event(msg: BusMessage) -> str:
     return orjson.dumps(body, default=str).decode()
 
 
+class _EncodedCache:
+    """The last `size` events as encoded text, by seq: a hundred subscribers cost one
+    encoding per event, not a hundred. (One cache per app, so per runtime: seqs are unique
+    within it.)"""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._texts: dict[int, str] = {}
+
+    def encode(self, msg: BusMessage) -> str:
+        text = self._texts.get(msg.seq)
+        if text is None:
+            text = encode_event(msg)
+            if len(self._texts) >= self.size:
+                del self._texts[next(iter(self._texts))]  # the oldest (insertion order)
+            self._texts[msg.seq] = text
+        return text
+
+
 class _Refused(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -167,6 +186,7 @@ def stream_routes(
     static_dir: Path = STATIC_DIR,
 ) -> list[BaseRoute]:
     """The stream's websocket route and the dashboard's static routes."""
+    cache = _EncodedCache()
 
     def authenticate(ws: WebSocket) -> Principal:
         authorization, _ = _credentials(ws)
@@ -207,7 +227,7 @@ def stream_routes(
             try:
                 async for msg in stream_events(rt, start, name=name, buffer=buffer):
                     if wanted.wants(msg):
-                        await send(encode_event(msg))
+                        await send(cache.encode(msg))
                     last = msg.seq
             except SubscriberFellBehind:
                 log.warning("stream subscriber %s fell behind at seq %d: cut off", name, last)
