@@ -219,3 +219,35 @@ def test_a_thousand_groups_render_and_filter(tocsin: RunningTocsin, page: Any):
     # the first layout of 1,000 rows (1.1-1.5 s); anything near 3 s means the per-frame batching
     # is broken (every event re-rendering every row), which this catches.
     assert longest < 3_000, f"the page froze for {longest:.0f} ms"
+
+
+def test_heartbeats_show_in_the_header(tocsin: RunningTocsin, page: Any):
+    r = tocsin.client.post(
+        "/api/v1/heartbeats/nightly-backup",
+        json={"interval": "1h"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert r.status_code == 200, r.text
+    page.add_init_script(f"localStorage.setItem('tocsin.token', '{TOKEN}')")
+    page.goto(tocsin.url + "/")
+    badge = page.wait_for_selector(
+        '#heartbeats .heartbeat[data-name="nightly-backup"]', timeout=10_000
+    )
+    assert badge is not None
+    assert badge.get_attribute("data-missing") == "false"
+    assert "nightly-backup" in badge.inner_text()
+
+
+def test_a_missing_heartbeat_turns_red(tocsin: RunningTocsin, page: Any):
+    r = tocsin.client.post(
+        "/api/v1/heartbeats/cron-job",
+        json={"interval": "1s"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert r.status_code == 200, r.text
+    page.add_init_script(f"localStorage.setItem('tocsin.token', '{TOKEN}')")
+    page.goto(tocsin.url + "/")
+    # No beat after the first: within a poll or two the badge says it is missing.
+    page.wait_for_selector(
+        '#heartbeats .heartbeat[data-name="cron-job"][data-missing="true"]', timeout=15_000
+    )

@@ -49,6 +49,7 @@ function who() {
 
 export const api = {
   active: () => request("GET", "/alerts/active"),
+  heartbeats: () => request("GET", "/api/v1/heartbeats"),
   group: (id) => request("GET", `/api/v1/groups/${encodeURIComponent(id)}`),
   history: (id) => request("GET", `/api/v1/groups/${encodeURIComponent(id)}/history?limit=500`),
   command: (id, verb, comment = "") =>

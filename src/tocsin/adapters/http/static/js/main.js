@@ -433,4 +433,29 @@ setInterval(() => {
   }
 }, 1000);
 
+// Heartbeats (dead man's switches): a badge each, red while one is missing. They change
+// rarely and are not events on the stream, so they are polled.
+async function loadHeartbeats() {
+  const box = $("#heartbeats");
+  let data;
+  try {
+    data = await api.heartbeats();
+  } catch {
+    return; // no token yet, or the daemon restarting: the stream's state says so already
+  }
+  box.replaceChildren(
+    ...data.heartbeats.map((h) => {
+      const span = document.createElement("span");
+      span.className = "heartbeat";
+      span.dataset.name = h.name;
+      span.dataset.missing = String(h.missing);
+      span.textContent = `${h.missing ? "✗" : "♥"} ${h.name}`;
+      span.title = `expected every ${h.interval_seconds}s; last beat ${h.last_seen}`;
+      return span;
+    }),
+  );
+}
+loadHeartbeats();
+setInterval(loadHeartbeats, 5000);
+
 stream.connect();
