@@ -106,10 +106,12 @@ def rules_of(config: Config) -> Rules:
 
 def default_runtime_settings(config: Config, env: Mapping[str, str]) -> RuntimeSettings:
     """The daemon's runtime: self-monitoring on (its alerts carry `source="tocsin"`), alerts
-    without `endsAt` expiring after `global.resolve_timeout`. `$TOCSIN_WATCHDOG_ALERTNAME`
-    (e.g. `Watchdog`) makes that always-firing alert count as a heartbeat; the configuration
-    has no key for it yet."""
-    watchdog = env.get("TOCSIN_WATCHDOG_ALERTNAME", "").strip() or None
+    without `endsAt` expiring after `global.resolve_timeout`. `tocsin.watchdog_alertname` (or
+    `$TOCSIN_WATCHDOG_ALERTNAME`), e.g. `Watchdog`, makes that always-firing alert count as a
+    heartbeat."""
+    watchdog = (
+        config.tocsin.watchdog_alertname or env.get("TOCSIN_WATCHDOG_ALERTNAME", "").strip() or None
+    )
     return RuntimeSettings(
         selfmon=SelfMonitorSettings(watchdog_alertname=watchdog),
         resolve_timeout=config.global_.resolve_timeout,

@@ -87,6 +87,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a malformed TOCSIN_* variable
         log.error("cannot start: %s", exc)
         return 1
+    # `tocsin run --log-level` wins, then the config's `tocsin.log_level`, then the global
+    # --log-level / $TOCSIN_LOG_LEVEL already applied.
+    if not args.run_log_level and daemon.config.tocsin.log_level:
+        logging.getLogger().setLevel(getattr(logging, daemon.config.tocsin.log_level.upper()))
     try:
         trio.run(serve, daemon)
     except ConfigError as exc:  # a receiver's template that does not compile

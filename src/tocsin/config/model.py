@@ -333,6 +333,9 @@ class TocsinSettings:
     external_url: str | None = None
     auth_tokens: tuple[AuthToken, ...] = ()
     limits: Limits = Limits()
+    log_level: str | None = None  # None: --log-level / $TOCSIN_LOG_LEVEL / info
+    # An always-firing alert with this alertname (Prometheus' "Watchdog") counts as a heartbeat.
+    watchdog_alertname: str | None = None
 
 
 # -------------------------------------------------------------------------------- config

@@ -26,7 +26,19 @@ from tocsin.config.yaml_nodes import MapView, Reader
 
 __all__ = ["read_tocsin"]
 
-_KEYS: Final = frozenset({"listen_address", "data_dir", "fsync", "external_url", "auth", "limits"})
+_KEYS: Final = frozenset(
+    {
+        "listen_address",
+        "data_dir",
+        "fsync",
+        "external_url",
+        "auth",
+        "limits",
+        "log_level",
+        "watchdog_alertname",
+    }
+)
+_LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 _FSYNC: Final = ("batch", "always", "never")
 _ROLES: Final = tuple(r.value for r in Role)
 
@@ -44,6 +56,12 @@ def read_tocsin(reader: Reader, root: MapView) -> TocsinSettings:
         view.error("fsync", f"fsync must be one of {', '.join(_FSYNC)}, got {q(fsync)}")
         fsync = None
     data_dir = view.string("data_dir")
+    log_level = view.string("log_level")
+    if log_level is not None and log_level not in _LOG_LEVELS:
+        view.error(
+            "log_level", f"log_level must be one of {', '.join(_LOG_LEVELS)}, got {q(log_level)}"
+        )
+        log_level = None
     return TocsinSettings(
         listen_address=listen or defaults.listen_address,
         data_dir=resolve_path(reader, data_dir) if data_dir else None,
@@ -51,6 +69,8 @@ def read_tocsin(reader: Reader, root: MapView) -> TocsinSettings:
         external_url=read_url(view, "external_url"),
         auth_tokens=_tokens(reader, view),
         limits=_limits(view),
+        log_level=log_level,
+        watchdog_alertname=view.string("watchdog_alertname") or None,
     )
 
 
