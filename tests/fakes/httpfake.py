@@ -6,6 +6,9 @@ lets a test:
     POST /script    {"responses": [{"status": 429, "headers": {"Retry-After": "7"}}, ...]}
                     the next requests get these answers, in order, instead of the real ones
                     ({"hang": true} holds the request open until /release or /reset)
+    POST /down      {"status": 503} every request gets this answer (after any script) until
+                    /up or /reset: an outage of the service behind a live listener
+    POST /up        answer normally again
     POST /refuse    close the service's listening socket: connections are refused
     POST /accept    listen again on the same port
     POST /release   let hanging requests go (they answer 503)
@@ -35,6 +38,7 @@ class Fake:
         self.requests: list[dict[str, Any]] = []
         self.script: list[dict[str, Any]] = []
         self.release = threading.Event()
+        self.down: int | None = None  # the status every request gets while down
         self.server: ThreadingHTTPServer | None = None
         self.port = 0
 
@@ -74,6 +78,8 @@ class Fake:
                         {"path": self.path, "headers": headers, "body": parsed, "time": time.time()}
                     )
                     scripted = fake.script.pop(0) if fake.script else None
+                    if scripted is None and fake.down is not None:
+                        scripted = {"status": fake.down, "body": {"error": "outage"}}
                 if scripted is not None and scripted.get("hang"):
                     fake.release.wait(600)
                     status, extra, out = 503, {}, b"released"
@@ -139,6 +145,12 @@ class Fake:
                 if self.path == "/script":
                     with fake.lock:
                         fake.script.extend(body["responses"])
+                elif self.path == "/down":
+                    with fake.lock:
+                        fake.down = int(body.get("status", 503))
+                elif self.path == "/up":
+                    with fake.lock:
+                        fake.down = None
                 elif self.path == "/refuse":
                     fake.refuse()
                 elif self.path == "/accept":
@@ -151,6 +163,7 @@ class Fake:
                     with fake.lock:
                         fake.requests.clear()
                         fake.script.clear()
+                        fake.down = None
                         fake.reset_state()
                     if fake.server is None:
                         fake.listen()
