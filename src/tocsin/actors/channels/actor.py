@@ -96,6 +96,21 @@ class ChannelActor:
             self.stats.coalesced += 1
         return replaced
 
+    # -- config reloads -----------------------------------------------------------------
+    def rebind(self, channel: Channel, breaker: Breaker, pacer: Pacer) -> None:
+        """A reload rebuilt this integration (same receiver and name): later attempts, also
+        of notices already waiting or being retried, use the new channel. A worker waiting
+        for the old destination's circuit is woken to look at the new one."""
+        old = self.channel.destination
+        self.channel, self.pacer = channel, pacer
+        if breaker is not self.breaker:
+            self.breaker = breaker
+            self.notifier.wake_breaker(old)
+
+    def retire(self) -> None:
+        """A reload removed this integration: deliver what is queued or in flight, then end."""
+        self.mailbox.close()
+
     # -- the workers --------------------------------------------------------------------
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
@@ -105,6 +120,8 @@ class ChannelActor:
     async def _worker(self) -> None:
         while True:
             notice = await self.mailbox.take()
+            if notice is None:
+                return  # retired and drained
             try:
                 await self._deliver(notice)
             finally:
@@ -240,7 +257,7 @@ class ChannelActor:
             wake = clock.deadline(min(deadlines)) if deadlines else float("inf")
             version = breaker.version
             with trio.move_on_at(wake):
-                while breaker.version == version:
+                while breaker.version == version and self.breaker is breaker:
                     await self.notifier.breaker_changed(self.channel.destination)
 
     async def _record_circuit(self, result: Outcome, now: datetime) -> None:

@@ -13,6 +13,9 @@ newer one says everything the older one did: same group, later state) and the re
 returned so the actor records it as coalesced. A group with nothing waiting still gets its one
 slot beyond capacity: dropping it would lose a notification, and one slot per group is bounded
 by the groups the runtime holds.
+
+`close` (the actor is retired by a config reload): nothing new is offered, what waits is still
+taken, and `take` returns None once nothing is left.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Mailbox(Generic[T]):
         self._busy: set[str] = set()
         self._seq = 0
         self._changed = trio.Event()
+        self.closed = False
         self.coalesced = 0
         self.over_capacity = 0
 
@@ -64,9 +68,12 @@ class Mailbox(Generic[T]):
         self._wake()
         return None
 
-    async def take(self) -> T:
-        """The oldest waiting item whose group is not in flight; its group is then in flight."""
+    async def take(self) -> T | None:
+        """The oldest waiting item whose group is not in flight; its group is then in flight.
+        None when the mailbox is closed and empty."""
         while True:
+            if self.closed and not self._waiting:
+                return None
             for key, item in self._waiting.items():
                 gid = item.group_id
                 if gid not in self._busy:
@@ -76,6 +83,10 @@ class Mailbox(Generic[T]):
                     self._busy.add(gid)
                     return item
             await self._changed.wait()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
 
     def done(self, item: T) -> None:
         self._busy.discard(item.group_id)

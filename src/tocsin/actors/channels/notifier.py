@@ -64,6 +64,7 @@ from tocsin.core.world import World
 
 if TYPE_CHECKING:
     from tocsin.actors.runtime import Runtime
+    from tocsin.adapters.channels.factory import ClientPool
     from tocsin.config.model import Config
 
 __all__ = ["ChannelNotifier", "Notice", "NotifierStatistics"]
@@ -133,6 +134,8 @@ class ChannelNotifier:
         self._outbox: list[list[Event]] = []
         self._outbox_ready = trio.Event()
         self._closers: list[Callable[[], Any]] = []
+        self._pool: ClientPool | None = None
+        self._nursery: trio.Nursery | None = None
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -153,7 +156,7 @@ class ChannelNotifier:
             external_url=config.tocsin.external_url or "",
             fallbacks=fallbacks,
         )
-        pool = ClientPool(settings.timeout)
+        pool = notifier._pool = ClientPool(settings.timeout)
         notifier._closers.append(pool.aclose)
         build_channels(
             config,
@@ -168,6 +171,65 @@ class ChannelNotifier:
             notifier._actors.setdefault(name, [])
         return notifier
 
+    def reconfigure(self, config: Config) -> None:
+        """Follow a config reload (the daemon calls this once the new `config` is accepted).
+
+        Every channel is rebuilt from `config` (templates, external URL, fallbacks too), and
+        takes effect for every attempt from now on. An integration that is still there (same
+        receiver, same name such as `slack[0]`) keeps its actor: the actor is handed the new
+        channel, so what it has queued or is retrying goes out through the new settings, in
+        order per group. A new integration or receiver gets a new actor. A removed one is
+        retired: no new notifications, but what it holds (queued, in flight, retrying) is
+        still delivered through its old channel, then it ends.
+
+        Raises `ConfigError` for a template that does not compile (the daemon checks with
+        `check_config` first, so a reload never gets here with one).
+        """
+        from tocsin.adapters.channels.factory import ClientPool, build_channels
+
+        settings = self.settings
+        kit = Kit(
+            renderer=JinjaRenderer(config.templates, max_alerts=settings.max_alerts_in_message),
+            redactor=Redactor(settings.redact_patterns),
+            external_url=config.tocsin.external_url or "",
+            now=lambda: self.clock.now(),
+        )
+        pool = self._pool
+        if pool is None:
+            pool = self._pool = ClientPool(settings.timeout)
+            self._closers.append(pool.aclose)
+        built = build_channels(
+            config,
+            kit,
+            pool,
+            self,
+            timeout=settings.timeout,
+            webhook_secret=settings.webhook_secret,
+        )
+        old = {a.key: a for a in self.actors()}
+        actors: dict[str, list[ChannelActor]] = {}
+        started: list[ChannelActor] = []
+        for receiver, channels in built.items():
+            mine = actors[receiver] = []
+            for channel in channels:
+                breaker, pacer = self._breaker_and_pacer(channel)
+                actor = old.pop(f"{receiver}/{channel.name}", None)
+                if actor is None:
+                    actor = ChannelActor(self, receiver, channel, breaker, pacer, settings)
+                    started.append(actor)
+                else:
+                    actor.rebind(channel, breaker, pacer)
+                mine.append(actor)
+        for actor in old.values():
+            log.info("%s: removed by a reload; delivering what it holds, then ending", actor.key)
+            actor.retire()
+        self.kit = kit
+        self.fallbacks = {r.path: r.fallback for r in config.routing.routes if r.fallback}
+        self._actors = actors
+        if self._nursery is not None and self.rt is not None:
+            for actor in started:
+                self._nursery.start_soon(self.rt.supervise, f"channel {actor.key}", actor.run)
+
     @staticmethod
     def check_config(config: Config) -> None:
         """Compile every template `config` would render with (Jinja2 files, Go files, every
@@ -178,7 +240,7 @@ class ChannelNotifier:
         JinjaRenderer(config.templates)
         check_templates(config)
 
-    def add_channel(self, receiver: str, channel: Channel) -> ChannelActor:
+    def _breaker_and_pacer(self, channel: Channel) -> tuple[Breaker, Pacer]:
         dest = channel.destination
         breaker = self._breakers.get(dest)
         if breaker is None:
@@ -186,6 +248,10 @@ class ChannelNotifier:
         pacer = self._pacers.get(dest)
         if pacer is None:
             pacer = self._pacers[dest] = Pacer(self.settings.rate_limits.get(channel.kind, 0.0))
+        return breaker, pacer
+
+    def add_channel(self, receiver: str, channel: Channel) -> ChannelActor:
+        breaker, pacer = self._breaker_and_pacer(channel)
         actor = ChannelActor(self, receiver, channel, breaker, pacer, self.settings)
         self._actors.setdefault(receiver, []).append(actor)
         return actor
@@ -489,8 +555,10 @@ class ChannelNotifier:
                 nursery.start_soon(rt.supervise, "channel journal outbox", self._drain_outbox)
                 for actor in self.actors():
                     nursery.start_soon(rt.supervise, f"channel {actor.key}", actor.run)
+                self._nursery = nursery  # actors a reload adds start here
                 task_status.started()
         finally:
+            self._nursery = None
             if self._observe in rt.log.listeners:
                 rt.log.listeners.remove(self._observe)
             with trio.CancelScope(shield=True):
