@@ -140,10 +140,11 @@ class ChannelActor:
         attempt = 0
         window_start = clock.now()
         while True:
-            outcome = await self._wait_for_circuit(notice)
-            if outcome is None:
+            passed = await self._wait_for_circuit(notice)
+            if passed is None:
                 return  # rerouted to the fallback receiver
-            if outcome:
+            had_to_wait, breaker = passed
+            if had_to_wait:
                 window_start = clock.now()  # the circuit was open: the retry window restarts
             await self.pacer.wait()
             attempt += 1
@@ -152,11 +153,11 @@ class ChannelActor:
             try:
                 receipt, result = await self._attempt(n)
             except BaseException:
-                self.breaker.release()
+                breaker.release()
                 raise
             latency = timedelta(seconds=trio.current_time() - started)
             now = clock.now()
-            await self._record_circuit(result, now)
+            await self._record_circuit(breaker, result, now)
             if result.verdict is Verdict.DELIVERED:
                 self.stats.delivered += 1
                 assert receipt is not None
@@ -232,14 +233,16 @@ class ChannelActor:
         return delay
 
     # -- the circuit ----------------------------------------------------------------------
-    async def _wait_for_circuit(self, notice: Notice) -> bool | None:
+    async def _wait_for_circuit(self, notice: Notice) -> tuple[bool, Breaker] | None:
         """Wait until the circuit lets an attempt through. Returns whether it had to wait
-        (False: it was closed), or None when the notice was rerouted to a fallback because
+        (False: it was closed) and the breaker that let it through (a reload may have given
+        the actor another one meanwhile: the attempt's outcome goes to this one), or None when the notice was rerouted to a fallback because
         the circuit has been open (probes failing) for `fallback_after`."""
-        clock, breaker = self.notifier.clock, self.breaker
+        clock = self.notifier.clock
         fallback = None if notice.rerouted else self.notifier.fallback_for(notice)
         waited = False
         while True:
+            breaker = self.breaker  # a reload may swap it (`rebind`)
             now = clock.now()
             reroute_at = None
             if fallback is not None and breaker.opened_at is not None:
@@ -251,7 +254,7 @@ class ChannelActor:
             if transition is Transition.HALF_OPENED:
                 log.info("%s: circuit half-open, probing", self.key)
             if allowed:
-                return waited
+                return waited, breaker
             waited = True
             deadlines = [t for t in (breaker.retry_at(), reroute_at) if t is not None]
             wake = clock.deadline(min(deadlines)) if deadlines else float("inf")
@@ -260,9 +263,9 @@ class ChannelActor:
                 while breaker.version == version and self.breaker is breaker:
                     await self.notifier.breaker_changed(self.channel.destination)
 
-    async def _record_circuit(self, result: Outcome, now: datetime) -> None:
+    async def _record_circuit(self, breaker: Breaker, result: Outcome, now: datetime) -> None:
         failed = result.verdict is Verdict.RETRYABLE and result.trips_circuit
-        transition = self.breaker.record(failed, now, result.error)
+        transition = breaker.record(failed, now, result.error)
         if transition is None:
             return
         self.notifier.wake_breaker(self.channel.destination)
@@ -273,7 +276,7 @@ class ChannelActor:
                     CircuitOpened(
                         self.receiver,
                         self.channel.name,
-                        self.breaker.consecutive,
+                        breaker.consecutive,
                         result.error,
                         now,
                     )
