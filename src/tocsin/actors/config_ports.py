@@ -99,7 +99,7 @@ class ConfigMutes:
     def __init__(
         self,
         world: World,
-        tree: RoutingTree,
+        tree: RoutingTree | None,
         time_intervals: dict[str, TimeInterval] | None = None,
         inhibition: InhibitionTracker | None = None,
     ) -> None:
@@ -109,7 +109,7 @@ class ConfigMutes:
         self.inhibition = inhibition
 
     def _interval_mute(self, route_id: str, now: datetime) -> tuple[str, str] | None:
-        route = self.tree.by_path.get(route_id)
+        route = self.tree.by_path.get(route_id) if self.tree is not None else None
         if route is None:
             return None
         for name in route.mute_time_intervals:

@@ -39,8 +39,6 @@ from tocsin.core.events import (
     AlertData,
     AlertRefreshed,
     GroupEvent,
-    Mute,
-    MuteKind,
     NotificationDelivered,
     NotificationRequested,
     SilenceCreated,
@@ -58,7 +56,7 @@ from tocsin.core.lifecycle import (
     decide,
 )
 from tocsin.core.routing import RoutingTree
-from tocsin.core.silences import active_silences_for, decide_expire, decide_set
+from tocsin.core.silences import decide_expire, decide_set
 from tocsin.core.timeintervals import TimeInterval
 from tocsin.core.world import World
 from tocsin.journal import Journal, Snapshot
@@ -96,22 +94,12 @@ class RuntimeSettings:
     selfmon: SelfMonitorSettings | None = None
 
 
-class SilenceMutes:
-    """Mutes from the world's silences (inhibition and time intervals join with the config)."""
+class SilenceMutes(ConfigMutes):
+    """Mutes from the world's silences only: the runtime's default without a configuration
+    (tests); with one, `ConfigMutes` adds inhibition and time intervals."""
 
     def __init__(self, world: World) -> None:
-        self.world = world
-
-    def mutes(self, state: GroupState, route_id: str, now: datetime) -> tuple[Mute, ...]:
-        silences = list(self.world.silences.values())
-        if not silences:
-            return ()
-        out: list[Mute] = []
-        for fp, alert in state.alerts.items():
-            found = active_silences_for(silences, alert.alert.labels, now)
-            if found:
-                out.append(Mute(fp, MuteKind.SILENCED, found[0].id))
-        return tuple(out)
+        super().__init__(world, None)
 
 
 class LogNotifier:
