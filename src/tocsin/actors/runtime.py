@@ -15,11 +15,10 @@ The edges talk to the runtime through a few methods: `ingest` (HTTP 200 once dur
 
 from __future__ import annotations
 
-import gc
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import attrs
@@ -34,7 +33,7 @@ from tocsin.actors.groups import Envelope, GroupRegistry, Reply
 from tocsin.actors.ports import MuteSource, Notifier, Router
 from tocsin.actors.selfmon import Probes, SelfMonitor, SelfMonitorSettings
 from tocsin.actors.supervisor import RestartPolicy, supervise
-from tocsin.core.codec import CODEC, to_micros
+from tocsin.core.codec import to_micros
 from tocsin.core.events import (
     AlertData,
     AlertRefreshed,
@@ -55,6 +54,7 @@ from tocsin.core.lifecycle import (
     Unacknowledge,
     decide,
 )
+from tocsin.core.replay import fold, gc_paused
 from tocsin.core.routing import RoutingTree
 from tocsin.core.silences import decide_expire, decide_set
 from tocsin.core.timeintervals import TimeInterval
@@ -144,36 +144,17 @@ class LogNotifier:
             )
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Recovery allocates millions of long-lived objects in one go; the cyclic collector would
-    rescan them over and over (most of a restart's time, measured). Pause it, then move what
-    survived out of its way (`gc.freeze`): the daemon's state lives for the process's life."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-        gc.freeze()
-
-
 def recover_world(journal: Journal) -> World:
-    """The world as the journal holds it: newest valid snapshot, then every later record."""
-    with _gc_paused():
-        return _recover(journal)
+    """The world as the journal holds it: newest valid snapshot, then every later record.
 
-
-def _recover(journal: Journal) -> World:
-    snap = journal.load_snapshot()
-    world = World.from_snapshot(snap.payload) if snap is not None else World()
-    after = snap.seq if snap is not None else 0
-    world.applied_seq = after
-    decode = CODEC.decode
-    for rec in journal.read(after=after):
-        world.apply(rec.seq, decode(rec.type, rec.version, rec.payload))
-    return world
+    The collector is paused while it runs and what it built is frozen out of its way after:
+    the daemon's state lives for the process's life (`core.replay.gc_paused`)."""
+    with gc_paused(freeze=True):
+        snap = journal.load_snapshot()
+        world = World.from_snapshot(snap.payload) if snap is not None else World()
+        after = snap.seq if snap is not None else 0
+        world.applied_seq = after
+        return fold(world, journal.read(after=after))
 
 
 class Runtime:

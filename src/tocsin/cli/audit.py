@@ -34,6 +34,7 @@ from tocsin.core.events import (
     Unacknowledged,
 )
 from tocsin.core.group_state import GroupState, Phase
+from tocsin.core.replay import fold, gc_paused
 from tocsin.core.silences import silence_state
 from tocsin.core.world import World
 from tocsin.journal import JournalReader, StoredRecord
@@ -64,9 +65,10 @@ def world_at(reader: JournalReader, at_us: int | None) -> World:
         world.applied_seq = snap.seq
     else:
         world = World()
-    for rec, ev in events_until(reader.read(after=world.applied_seq), at_us):
-        world.apply(rec.seq, ev)
-    return world
+    with gc_paused():
+        return fold(
+            world, reader.read(after=world.applied_seq), until_us=at_us, skip_undecodable=True
+        )
 
 
 def _iso(t: datetime | None) -> str:

@@ -120,6 +120,15 @@ def _structure_alert(d: Any, _type: Any) -> AlertData:
 _fromtimestamp = datetime.fromtimestamp
 
 
+def _enum_structure_hook(cls: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
+    members = cls._value2member_map_
+
+    def structure(value: Any, _type: Any) -> enum.Enum:
+        return members[value]
+
+    return structure
+
+
 def _make_converter() -> cattrs.Converter:
     # Sets (state snapshots hold frozensets) become sorted lists: msgpack has no set type,
     # and sorting keeps snapshots of equal states byte-identical.
@@ -136,6 +145,11 @@ def _make_converter() -> cattrs.Converter:
     # StrEnum members are str subclasses; store the plain value so payloads hold only
     # msgpack's own types.
     conv.register_unstructure_hook(enum.StrEnum, str)
+    # Enum(value) goes through EnumMeta.__call__ (slow Python); the value map is one dict
+    # lookup, and an unknown value still raises (KeyError -> MalformedPayload).
+    conv.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_structure_hook
+    )
     conv.register_unstructure_hook(AlertData, _unstructure_alert)
     conv.register_structure_hook(AlertData, _structure_alert)
     # A group's caches are derived from its alerts: never stored, rebuilt on first use.
