@@ -36,6 +36,7 @@ from tocsin.core.events import (
     GroupPolicy,
 )
 from tocsin.core.labels import Labels
+from tocsin.core.replay import fold, gc_paused
 from tocsin.core.world import World
 from tocsin.journal import RecordDraft, open_journal_reader, open_segment_journal
 
@@ -105,14 +106,12 @@ async def append_rate(
 
 def replay_rate(directory: Path) -> tuple[float, float, int]:
     with open_journal_reader(directory) as reader:
+        # The daemon's own loop (core.replay.fold, collector paused), as restart runs it.
         start = time.perf_counter()
-        world = World()
-        decode = CODEC.decode
-        n = 0
-        for rec in reader.read():
-            world.apply(rec.seq, decode(rec.type, rec.version, rec.payload))
-            n += 1
-        replay = n / (time.perf_counter() - start)
+        with gc_paused():
+            world = fold(World(), reader.read())
+        replay = world.applied_seq / (time.perf_counter() - start)
+        n = world.applied_seq
     # The ceiling: msgpack-decoding the same bodies, nothing else.
     bodies = []
     for seg in sorted(directory.glob("*.seg")):

@@ -261,6 +261,22 @@ class Codec:
     def structure(self, data: Any, cls: Any) -> Any:
         return self._conv.structure(data, cls)
 
+    def group_shell_hooks(
+        self,
+    ) -> tuple[Callable[[GroupState], dict[str, Any]], Callable[[dict[str, Any]], GroupState]]:
+        """(Un)structure functions for a `GroupState` without its alerts: a snapshot stores
+        the alerts itself, in a compact form (`core.snapshot`)."""
+        conv = self._conv
+        skip = override(omit=True)
+        unstructure = make_dict_unstructure_fn(GroupState, conv, derived=skip, alerts=skip)
+        structure = make_dict_structure_fn(GroupState, conv, derived=skip, alerts=skip)
+
+        def structure_shell(d: dict[str, Any]) -> GroupState:
+            g: GroupState = structure(d, GroupState)
+            return g
+
+        return unstructure, structure_shell
+
 
 CODEC = Codec()
 _JSON = _make_json_converter()

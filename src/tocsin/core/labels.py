@@ -153,6 +153,16 @@ class Labels(Mapping[str, str]):
         new._fp = fingerprint
         return new
 
+    @classmethod
+    def from_sorted_dict(cls, labels: dict[str, str], fingerprint: int | None = None) -> Labels:
+        """Adopt `labels` as is: the caller vouches it is valid, name-ordered and interned, and
+        hands it over (a snapshot's string table). The fastest constructor; no checks."""
+        new = cls.__new__(cls)
+        new._map = labels
+        new._hash = None
+        new._fp = fingerprint
+        return new
+
     # -- Mapping protocol -------------------------------------------------------------------
     def __getitem__(self, name: str) -> str:
         return self._map[name]

@@ -29,10 +29,10 @@ from tocsin.core.events import (
 )
 from tocsin.core.group_state import GroupState, Phase, evolve
 from tocsin.core.silences import apply_silence_event
+from tocsin.core.snapshot import SNAPSHOT_FORMAT, decode_world_fields, encode_world_fields
 
 __all__ = ["SNAPSHOT_FORMAT", "World"]
 
-SNAPSHOT_FORMAT = 1
 _IDLE = frozenset({Phase.EMPTY, Phase.RESOLVED})
 
 
@@ -90,16 +90,25 @@ class World:
             self.applied_seq = seq
 
     def to_snapshot(self) -> dict[str, Any]:
-        data: dict[str, Any] = CODEC.unstructure(self)
-        data["format"] = SNAPSHOT_FORMAT
+        """The whole state as msgpack-ready data (format in `core.snapshot`)."""
+        data: dict[str, Any] = CODEC.unstructure(attrs.evolve(self, groups={}))
+        encode_world_fields(data, self.groups)
         return data
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> World:
-        """Raises `ValueError` for a snapshot of an unknown format."""
+        """Raises `ValueError` for a snapshot of an unknown format or one that does not fit."""
         fmt = data.get("format")
+        if fmt == 1:  # the generic codec throughout (Tocsin before snapshot format 2)
+            body = {k: v for k, v in data.items() if k != "format"}
+            world: World = CODEC.structure(body, cls)
+            return world
         if fmt != SNAPSHOT_FORMAT:
             raise ValueError(f"snapshot format {fmt!r} is not {SNAPSHOT_FORMAT}")
-        body = {k: v for k, v in data.items() if k != "format"}
-        world: World = CODEC.structure(body, cls)
+        try:
+            rest, groups = decode_world_fields(data)
+            world = CODEC.structure(rest, cls)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise ValueError(f"snapshot payload does not fit format {fmt}: {exc!r}") from exc
+        world.groups = groups
         return world
