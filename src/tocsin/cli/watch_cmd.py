@@ -4,6 +4,11 @@ Lines are coloured by kind when stdout is a terminal. A dropped connection (daem
 network blip, the server cutting off a reader that fell behind) is resumed from the last seq
 seen, so no event is missed or shown twice. The first connection failing, or the daemon
 refusing the token, ends the command with one line on stderr and exit 1.
+
+Retries back off from 0.25 s to 5 s. The back-off starts again from 0.25 s once a connection
+has delivered a message (an event or a ping), not merely on the handshake: a daemon that
+accepts and closes at once (rate limited, not ready) keeps being backed off from, while a
+watch that sat on a healthy but quiet stream for hours retries its next drop quickly.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TextIO
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import trio
-from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
+from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection, open_websocket_url
 
 from tocsin.cli.remote import DEFAULT_URL
 
@@ -35,7 +42,11 @@ _COLOURS = (
     ("silence.", "\x1b[90m"),
 )
 _FATAL = {4400: "bad request", 4401: "unauthorized", 4403: "forbidden", 4410: "gone"}
+_MIN_BACKOFF = 0.25
 _MAX_BACKOFF = 5.0
+
+# How `watch` opens a websocket: trio-websocket's `open_websocket_url`, or a test's stand-in.
+Connect = Callable[..., AbstractAsyncContextManager[WebSocketConnection]]
 
 
 def add_parser(sub: Any) -> None:
@@ -118,26 +129,28 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return 130
 
 
-async def watch(args: argparse.Namespace, out: TextIO) -> int:
+async def watch(
+    args: argparse.Namespace, out: TextIO, connect: Connect = open_websocket_url
+) -> int:
     """Print events until `--count` is reached or the daemon refuses; returns the exit code."""
     colour = out.isatty() and not os.environ.get("NO_COLOR")
     headers = [(b"Authorization", f"Bearer {args.token}".encode())] if args.token else []
     since: int | None = args.since
     shown = 0
     connected_once = False
-    backoff = 0.25
+    backoff = _MIN_BACKOFF
     while True:
         url = stream_url(args.url, since, args.type, args.group)
         try:
-            async with open_websocket_url(url, extra_headers=headers) as ws:
+            async with connect(url, extra_headers=headers) as ws:
                 connected_once = True
                 while True:
                     msg = json.loads(await ws.get_message())
+                    backoff = _MIN_BACKOFF  # the connection works: the next drop retries soon
                     if msg.get("type") == "ping":
                         since = max(since or 0, int(msg.get("last_seq", 0)))
                         continue
                     since = msg["seq"]
-                    backoff = 0.25
                     print(json.dumps(msg) if args.json else format_line(msg, colour), file=out)
                     out.flush()
                     shown += 1
@@ -152,7 +165,8 @@ async def watch(args: argparse.Namespace, out: TextIO) -> int:
             if match:  # cut off for falling behind: resume at once from where it said
                 since = int(match.group(1))
                 continue
-            _note(f"stream closed ({code} {reason}); resuming after seq {since}")
+            why = f"{code} {reason}" if reason else f"{code}"
+            _note(f"stream closed ({why}); resuming after seq {since}")
         except (OSError, HandshakeError, trio.BrokenResourceError) as exc:
             if not connected_once:
                 return _fail(f"cannot reach the daemon at {args.url}: {_why(exc)}")
