@@ -209,15 +209,21 @@ def test_a_thousand_groups_render_and_filter(tocsin: RunningTocsin, page: Any):
     page.wait_for_function(
         "() => document.querySelectorAll('#groups tbody tr').length === 1000", timeout=30_000
     )
+    # Rows arrive in batches and are merged into place: the table ends up most severe first.
+    severities = page.eval_on_selector_all(
+        "#groups tbody tr", "rows => rows.map(tr => tr.dataset.severity)"
+    )
+    assert severities == ["critical"] * 334 + ["warning"] * 333 + ["info"] * 333
     page.fill('input[name="text"]', "storm0042")
     page.wait_for_function(
         "() => document.querySelectorAll('#groups tbody tr:not([hidden])').length === 1",
         timeout=2_000,
     )
     longest = page.evaluate("() => Math.max(0, ...window.__long)")
-    # Measured on the 2-core CI machine with the daemon ingesting beside it: the longest task is
-    # the first layout of 1,000 rows (1.1-1.5 s); anything near 3 s means the per-frame batching
-    # is broken (every event re-rendering every row), which this catches.
+    # Not a benchmark (benchmarks/dashboard.py is): a guard far above what the page does. On the
+    # 2-core machine with the daemon ingesting beside it the longest task is 0.1-0.35 s; the
+    # whole-table layout this replaced took 1.1-3.4 s, and re-rendering every row on every
+    # event would take longer still.
     assert longest < 3_000, f"the page froze for {longest:.0f} ms"
 
 

@@ -1,14 +1,23 @@
 // The dashboard: alert groups from GET /alerts/active, kept current by the event stream.
 //
 // An event names the group it changed; that group is marked dirty and fetched again (many at
-// once: the whole active list instead). Rows are built and updated in batches, at most one DOM
-// pass per animation frame, so a storm of 1,000 groups stays smooth.
+// once: the whole active list instead). Rows are built and updated at most once per animation
+// frame, within a time budget, so no frame stalls however many groups arrive at once.
+//
+// What keeps 1,000 rows cheap:
+// - a new row is merged into its sorted place (`order`), so the rows already there are never
+//   moved; only a row whose sort key changed is taken out and merged in again;
+// - a whole list (first load, a storm) is queued in display order, so the first frame fills
+//   the screen and the later ones add rows below it, off screen;
+// - rows are CSS grids, not table rows (see dashboard.css), with `content-visibility: auto`:
+//   the browser styles and lays out only the rows on screen;
+// - rows are cloned from a template, and one listener on the table serves every button.
 
 import { api, setToken, token } from "./api.js";
 import { Stream } from "./stream.js";
 
 const SEVERITY_RANK = { critical: 0, high: 1, error: 1, warning: 2, info: 3 };
-const ROWS_PER_FRAME = 250;
+const FRAME_BUDGET_MS = 10; // DOM work per animation frame; the rest waits for the next one
 const BULK_REFRESH = 40; // more dirty groups than this: fetch the whole active list
 const CONCURRENT_FETCHES = 6;
 
@@ -16,9 +25,10 @@ const $ = (sel) => document.querySelector(sel);
 const tbody = $("#groups tbody");
 const groups = new Map(); // id -> group view
 const rows = new Map(); // id -> <tr>
+const order = []; // ids of the rows in tbody, in display order (see compare)
+const unplaced = new Set(); // ids of rows not (or no longer) in `order`: merged in next frame
 const changed = new Set(); // ids whose row must be (re)built
 const dirty = new Set(); // ids to fetch again
-let orderDirty = false;
 let filtersDirty = true;
 let frame = 0;
 let inflight = 0;
@@ -45,27 +55,49 @@ function signature(g) {
   return [g.phase, g.level, g.ack?.by, g.alerts.length, firing, g.receivers.join(), g.opened_at].join("|");
 }
 
+function rankOf(g) {
+  return SEVERITY_RANK[severityOf(g)] ?? 9;
+}
+
 function put(view) {
   const old = groups.get(view.id);
   view.sig = signature(view);
+  view.rank = rankOf(view);
   groups.set(view.id, view);
-  if (old && old.sig === view.sig && rows.has(view.id)) return;
-  if (!rows.has(view.id)) orderDirty = true;
+  if (old && rows.has(view.id) && !unplaced.has(view.id)) {
+    if (old.rank !== view.rank || old.opened_at !== view.opened_at) {
+      // Its place changed: out of `order` now, so merges never meet an out-of-order key.
+      const at = order.indexOf(view.id);
+      if (at >= 0) order.splice(at, 1);
+      unplaced.add(view.id);
+    }
+  }
+  if (old && old.sig === view.sig && rows.has(view.id)) {
+    if (unplaced.has(view.id)) schedule();
+    return;
+  }
   changed.add(view.id);
   schedule();
 }
 
 function drop(id) {
   groups.delete(id);
+  changed.delete(id);
   const row = rows.get(id);
   if (row) row.remove();
   rows.delete(id);
+  if (!unplaced.delete(id)) {
+    const at = order.indexOf(id);
+    if (at >= 0) order.splice(at, 1);
+  }
   schedule();
 }
 
 async function loadActive() {
   const data = await api.active();
   const seen = new Set();
+  for (const g of data.groups) g.rank = rankOf(g);
+  data.groups.sort(byDisplayOrder); // `changed` keeps this order: rows are built top first
   for (const g of data.groups) {
     seen.add(g.id);
     put(g);
@@ -90,6 +122,8 @@ async function pump() {
     } finally {
       bulkPending = false;
     }
+    // Events that came in while the list was on its way may be newer than what it holds.
+    if (dirty.size) pump();
     return;
   }
   while (inflight < CONCURRENT_FETCHES && dirty.size) {
@@ -113,41 +147,26 @@ function schedule() {
   if (!frame) frame = requestAnimationFrame(render);
 }
 
-function age(iso) {
-  if (!iso) return "";
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+function age(since, now = Date.now()) {
+  if (Number.isNaN(since)) return "";
+  const s = Math.max(0, (now - since) / 1000);
   if (s < 60) return `${Math.floor(s)}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m`;
   if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
   return `${Math.floor(s / 86400)}d`;
 }
 
-function cell(cls) {
-  const td = document.createElement("td");
-  td.className = cls;
-  return td;
-}
-
-function button(action, text) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.dataset.action = action;
-  b.textContent = text;
-  return b;
-}
+const ROW = document.createElement("template");
+ROW.innerHTML =
+  '<tr><td class="sev"><span></span></td><td class="name"><a data-action="timeline"></a><small></small></td>' +
+  '<td class="state"></td><td class="level"></td><td class="age"></td><td class="receivers"></td>' +
+  '<td class="count"></td><td class="actions"><button type="button" data-action="ack">Ack</button>' +
+  '<button type="button" data-action="resolve">Resolve</button>' +
+  '<button type="button" data-action="silence">Silence</button></td></tr>';
 
 function buildRow(id) {
-  const tr = document.createElement("tr");
+  const tr = ROW.content.firstElementChild.cloneNode(true);
   tr.dataset.id = id;
-  const sev = cell("sev");
-  sev.append(document.createElement("span"));
-  const name = cell("name");
-  const a = document.createElement("a");
-  a.dataset.action = "timeline";
-  name.append(a, document.createElement("small"));
-  const actions = cell("actions");
-  actions.append(button("ack", "Ack"), button("resolve", "Resolve"), button("silence", "Silence"));
-  tr.append(sev, name, cell("state"), cell("level"), cell("age"), cell("receivers"), cell("count"), actions);
   rows.set(id, tr);
   return tr;
 }
@@ -167,8 +186,8 @@ function fillRow(tr, g) {
     .join(" ");
   state.textContent = g.phase === "acknowledged" && g.ack ? `acknowledged (${g.ack.by})` : g.phase;
   level.textContent = g.level >= 0 ? `${g.level}${g.escalation ? ` (${g.escalation})` : ""}` : "–";
-  ageTd.dataset.since = g.opened_at || "";
-  ageTd.textContent = age(g.opened_at);
+  ageTd.since = g.opened_at ? Date.parse(g.opened_at) : NaN; // parsed once, for the ticker
+  ageTd.textContent = age(ageTd.since);
   receivers.textContent = (g.receivers.length ? g.receivers : [g.receiver]).filter(Boolean).join(", ");
   const firing = g.alerts.filter((x) => x.firing).length;
   count.textContent = firing === g.alerts.length ? `${firing}` : `${firing}/${g.alerts.length}`;
@@ -209,40 +228,75 @@ function visible(g, tr, f) {
   return true;
 }
 
+// Most severe first, then newest (the API's ISO times compare as strings), then by name; the
+// id breaks the last ties, so the order is total and a row's place never depends on arrival.
+function byDisplayOrder(ga, gb) {
+  if (ga.rank !== gb.rank) return ga.rank - gb.rank;
+  const ta = ga.opened_at || "";
+  const tb = gb.opened_at || "";
+  if (ta !== tb) return ta < tb ? 1 : -1;
+  const na = ga.labels.alertname || "";
+  const nb = gb.labels.alertname || "";
+  if (na !== nb) return na < nb ? -1 : 1;
+  return ga.id < gb.id ? -1 : ga.id > gb.id ? 1 : 0;
+}
+
 function compare(a, b) {
-  const ga = groups.get(a);
-  const gb = groups.get(b);
-  const ra = SEVERITY_RANK[severityOf(ga)] ?? 9;
-  const rb = SEVERITY_RANK[severityOf(gb)] ?? 9;
-  if (ra !== rb) return ra - rb;
-  return (gb.opened_at || "").localeCompare(ga.opened_at || "");
+  return byDisplayOrder(groups.get(a), groups.get(b));
+}
+
+// Put the built rows in `unplaced` into tbody at their sorted places: each run of new rows
+// that goes before the same placed row goes in through one fragment.
+function place() {
+  if (!unplaced.size) return;
+  const fresh = [...unplaced].sort(compare); // each has a row and a group (see drop)
+  unplaced.clear();
+  let lo = 0;
+  for (let j = 0; j < fresh.length; ) {
+    let hi = order.length; // binary search: the first placed row after fresh[j]
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(order[mid], fresh[j]) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const anchor = lo < order.length ? order[lo] : null;
+    let k = j + 1;
+    while (k < fresh.length && (anchor === null || compare(fresh[k], anchor) < 0)) k++;
+    const frag = document.createDocumentFragment();
+    for (let x = j; x < k; x++) frag.append(rows.get(fresh[x]));
+    tbody.insertBefore(frag, anchor === null ? null : rows.get(anchor));
+    order.splice(lo, 0, ...fresh.slice(j, k));
+    lo += k - j;
+    j = k;
+  }
 }
 
 function render() {
   frame = 0;
+  const started = performance.now();
   const f = readFilters();
   let n = 0;
   for (const id of changed) {
-    if (n++ >= ROWS_PER_FRAME) break; // the rest next frame
+    // Within the frame's budget (checked every few rows); the rest next frame.
+    if (++n % 16 === 0 && performance.now() - started > FRAME_BUDGET_MS) break;
     changed.delete(id);
     const g = groups.get(id);
     if (!g) continue;
-    const tr = rows.get(id) || buildRow(id);
+    let tr = rows.get(id);
+    if (!tr) {
+      tr = buildRow(id);
+      unplaced.add(id);
+    }
     fillRow(tr, g);
     tr.hidden = !visible(g, tr, f);
   }
-  if (orderDirty && !changed.size) {
-    orderDirty = false;
-    const frag = document.createDocumentFragment();
-    for (const id of [...rows.keys()].sort(compare)) frag.append(rows.get(id));
-    tbody.append(frag);
-  }
+  place();
   if (filtersDirty) {
     filtersDirty = false;
     for (const [id, tr] of rows) tr.hidden = !visible(groups.get(id), tr, f);
   }
   updateCounts();
-  if (changed.size || orderDirty) schedule();
+  if (changed.size || unplaced.size) schedule();
 }
 
 function updateCounts() {
@@ -425,10 +479,11 @@ $("#token-button").addEventListener("click", () => {
 });
 
 setInterval(() => {
+  const now = Date.now();
   for (const tr of rows.values()) {
     if (tr.hidden) continue;
     const td = tr.children[4];
-    const text = age(td.dataset.since);
+    const text = age(td.since, now);
     if (td.textContent !== text) td.textContent = text;
   }
 }, 1000);
