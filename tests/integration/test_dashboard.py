@@ -189,14 +189,6 @@ def test_a_thousand_groups_render_and_filter(tocsin: RunningTocsin, page: Any):
     page.add_init_script(f"localStorage.setItem('tocsin.token', '{TOKEN}')")
     page.goto(tocsin.url + "/")
     page.wait_for_selector('#conn[data-state="live"]', timeout=10_000)
-    # Count long tasks (> 50 ms of main-thread work): a smooth page has few and none huge.
-    page.evaluate(
-        """() => {
-            window.__long = [];
-            new PerformanceObserver(l => window.__long.push(...l.getEntries().map(e => e.duration)))
-                .observe({type: 'longtask'});
-        }"""
-    )
     alerts = [
         _alert(
             f"Storm{i:04d}", severity=("critical", "warning", "info")[i % 3], service=f"s{i % 7}"
@@ -219,12 +211,7 @@ def test_a_thousand_groups_render_and_filter(tocsin: RunningTocsin, page: Any):
         "() => document.querySelectorAll('#groups tbody tr:not([hidden])').length === 1",
         timeout=2_000,
     )
-    longest = page.evaluate("() => Math.max(0, ...window.__long)")
-    # Not a benchmark (benchmarks/dashboard.py is): a guard far above what the page does. On the
-    # 2-core machine with the daemon ingesting beside it the longest task is 0.1-0.35 s; the
-    # whole-table layout this replaced took 1.1-3.4 s, and re-rendering every row on every
-    # event would take longer still.
-    assert longest < 3_000, f"the page froze for {longest:.0f} ms"
+    # How smooth it stays is measured by benchmarks/dashboard.py, never gated here.
 
 
 def test_heartbeats_show_in_the_header(tocsin: RunningTocsin, page: Any):
