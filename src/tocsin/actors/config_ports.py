@@ -8,11 +8,14 @@
   inhibit too, as in Alertmanager), or the route's `mute_time_intervals` /
   `active_time_intervals` (which Alertmanager applies to the route itself, not its children).
 * `InhibitionTracker` keeps the inhibition index current from the event log, so a flush checks
-  its alerts against every firing alert without scanning them all.
+  its alerts against every firing alert without scanning them all. `preview` shows it as it
+  will be after events not yet durable, for a flush decided in the same append as its alerts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from tocsin.actors.ports import RouteTarget
@@ -36,9 +39,24 @@ __all__ = ["ConfigMutes", "ConfigRouter", "InhibitionTracker"]
 
 
 class ConfigRouter:
+    """Routes by the tree, remembering its answers (each memo is bounded: cleared when full).
+
+    Which routes an alert takes depends only on the values of the labels some matcher of the
+    tree names (a missing label is the empty value, as the matchers see it), so the routes are
+    memoised by those values: alerts that differ only in other labels (`instance`, say)
+    share one walk of the tree. A group's target (its key, labels and policy) is memoised by
+    route and the values of its group_by labels, so it is built once per group, not once per
+    alert.
+    """
+
+    MEMO = 100_000
+
     def __init__(self, tree: RoutingTree) -> None:
         self.tree = tree
         self._policies: dict[str, GroupPolicy] = {}
+        self._names = tuple(sorted({m.name for r in tree.routes for m in r.matchers}))
+        self._routes: dict[tuple[str, ...], tuple[Route, ...]] = {}
+        self._targets: dict[tuple[str, object], RouteTarget] = {}
 
     def policy(self, route: Route) -> GroupPolicy:
         found = self._policies.get(route.path)
@@ -47,10 +65,29 @@ class ConfigRouter:
         return found
 
     def route(self, labels: Labels) -> list[RouteTarget]:
-        return [
-            RouteTarget(r.group_key(labels), r.group_labels(labels), self.policy(r), r.path)
-            for r in self.tree.match(labels)
-        ]
+        key = tuple(map(labels.get_or_empty, self._names))
+        routes = self._routes.get(key)
+        if routes is None:
+            routes = self.tree.match(labels)
+            if len(self._routes) >= self.MEMO:
+                self._routes.clear()
+            self._routes[key] = routes
+        targets = self._targets
+        get = labels.get
+        out = []
+        for r in routes:
+            # The values of the route's group_by labels name the group (None: absent).
+            values = labels if r.group_by_all else tuple(map(get, r.group_by))
+            found = targets.get((r.path, values))
+            if found is None:
+                group_labels = r.group_labels(labels)
+                # group_key of the group labels is the group key of the alert's labels.
+                found = RouteTarget(r.group_key(group_labels), group_labels, self.policy(r), r.path)
+                if len(targets) >= self.MEMO:
+                    targets.clear()
+                targets[(r.path, values)] = found
+            out.append(found)
+        return out
 
 
 class InhibitionTracker:
@@ -82,6 +119,34 @@ class InhibitionTracker:
         if not groups:
             del self._firing_in[fp]
             self.index.discard(labels)
+
+    @contextmanager
+    def preview(self, events: Sequence[Event], world: World) -> Iterator[None]:
+        """The index as it will be once `events` are applied to `world`, until the block ends;
+        then as it was. For a flush decided together with the alerts it flushes, before they
+        are durable: nothing stays ahead of the journal."""
+        added: list[tuple[str, str, Labels]] = []
+        removed: list[tuple[str, str, Labels]] = []
+        firing_in = self._firing_in
+        for ev in events:
+            if isinstance(ev, AlertReceived):
+                fp = ev.alert.fingerprint
+                if ev.group_id not in firing_in.get(fp, ()):
+                    self._add(ev.group_id, fp, ev.alert.labels)
+                    added.append((ev.group_id, fp, ev.alert.labels))
+            elif isinstance(ev, AlertResolved) and ev.group_id in firing_in.get(ev.fingerprint, ()):
+                state = world.groups.get(ev.group_id)
+                alert = state.alerts.get(ev.fingerprint) if state is not None else None
+                if alert is not None:
+                    self._discard(ev.group_id, ev.fingerprint, alert.alert.labels)
+                    removed.append((ev.group_id, ev.fingerprint, alert.alert.labels))
+        try:
+            yield
+        finally:
+            for entry in added:
+                self._discard(*entry)
+            for entry in removed:
+                self._add(*entry)
 
     def observe(self, event: Event, world: World) -> None:
         """Call after `event` was applied to `world`. (Alerts stop firing only through

@@ -1,31 +1,48 @@
-"""The dispatcher: routes each ingested alert to its groups and hands it to their actors.
+"""The dispatcher: routes each ingested alert to its groups, decides and journals them.
 
+Theory of operation
+-------------------
 Ingest batches wait in a bounded queue. `submit_nowait` refuses a batch when the queue is full
 (`DispatcherFull`: the HTTP layer answers 503 with Retry-After), so nothing accepted is ever
 dropped. `submit` waits for the batch's fate: it returns once every event the batch caused is
-durable in the journal (an HTTP 200 means "on disk"), or raises if any group failed to record it.
+durable in the journal (an HTTP 200 means "on disk"), or raises if it could not be recorded.
+
+The dispatcher works in rounds. A round takes every batch that is queued (up to
+`round_alerts` alerts), routes each alert, holds every group the round touches (waiting for
+any group whose actor is in the middle of a decision), asks each group's pure decider about
+all of its alerts at once, and makes all the events of the round durable with one journal
+append: one group commit, one fsync, however many requests and groups the round spans. While
+that fsync runs the next requests queue up, so the round grows with the load. A flush that the
+round's alerts make due at once (group_wait 0) is decided in the round too and shares its
+append, so its notification leaves after one fsync, not two (`_flush_at_once`). Then the round
+lets the groups go, wakes their actors (a new group starts its actor; a group whose flush is
+now due sooner has its actor's deadline brought forward), hands the notifications to the
+notifier and answers every batch.
 
 Prometheus re-sends every firing alert about once a minute, so most alerts are known ones. The
 dispatcher remembers the routing of each label set (a bounded cache), so a re-send costs one
-dictionary lookup before it reaches its group, which decides in memory that nothing changed
-(or that only `endsAt` moved, which is not journaled).
+dictionary lookup before its group's decider sees that nothing changed (or that only `endsAt`
+moved, which is not journaled; `Runtime.ingest` settles most of those before they get here).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
-from tocsin.actors.groups import Envelope, Reply
+from tocsin.actors.eventlog import TRANSIENT
+from tocsin.actors.groups import Reply, request_notifications
 from tocsin.actors.ports import Router, RouteTarget
-from tocsin.core.events import AlertData, GroupEvent
-from tocsin.core.group_state import group_id_for
+from tocsin.core.events import AlertData, AlertReceived, AlertResolved, GroupEvent, GroupOpened
+from tocsin.core.group_state import GroupState, evolve, group_id_for
 from tocsin.core.labels import Labels
-from tocsin.core.lifecycle import ReceiveAlerts
+from tocsin.core.lifecycle import FlushDue, ReceiveAlerts, decide, due_commands
 
 if TYPE_CHECKING:
     from tocsin.actors.runtime import Runtime
@@ -33,6 +50,9 @@ if TYPE_CHECKING:
 __all__ = ["Dispatcher", "DispatcherFull", "DispatcherStatistics"]
 
 log = logging.getLogger("tocsin.dispatcher")
+
+# Groups up to this size are copied to decide a flush within the ingest round (~1 ms).
+_LARGEST_COPIED = 1000
 
 
 class DispatcherFull(Exception):
@@ -52,6 +72,7 @@ class DispatcherStatistics:
     batches: int
     alerts: int
     cached_routes: int
+    rounds: int = 0
 
 
 @attrs.frozen
@@ -62,16 +83,24 @@ class _Batch:
 
 class Dispatcher:
     def __init__(
-        self, rt: Runtime, router: Router, capacity: int = 256, route_cache: int = 200_000
+        self,
+        rt: Runtime,
+        router: Router,
+        capacity: int = 256,
+        route_cache: int = 200_000,
+        round_alerts: int = 8192,
     ) -> None:
         self._rt = rt
         self.router = router
         self._send, self._receive = trio.open_memory_channel[_Batch](capacity)
         self.capacity = capacity
+        self.round_alerts = round_alerts
         self._routes: dict[Labels, list[tuple[str, RouteTarget]]] = {}
+        self._group_ids: dict[str, str] = {}  # group key -> group id
         self._route_cache = route_cache
         self.batches = 0
         self.alerts = 0
+        self.rounds = 0
 
     def statistics(self) -> DispatcherStatistics:
         s = self._send.statistics()
@@ -81,6 +110,7 @@ class Dispatcher:
             batches=self.batches,
             alerts=self.alerts,
             cached_routes=len(self._routes),
+            rounds=self.rounds,
         )
 
     @property
@@ -91,7 +121,7 @@ class Dispatcher:
 
     def submit_nowait(self, alerts: Sequence[AlertData]) -> Reply:
         """Queue a batch; never waits. Raises `DispatcherFull`."""
-        reply = Reply(parts=1)  # the dispatcher's own part, finished once routed
+        reply = Reply(parts=1)  # finished by the round that records the batch
         try:
             self._send.send_nowait(_Batch(tuple(alerts), reply))
         except trio.WouldBlock:
@@ -100,7 +130,7 @@ class Dispatcher:
 
     async def submit(self, alerts: Sequence[AlertData]) -> list[GroupEvent]:
         """Queue a batch and wait until it is durable. Raises `DispatcherFull`, or the error
-        that kept a group from recording it."""
+        that kept it from being recorded."""
         return await self.submit_nowait(alerts).wait()
 
     def set_router(self, router: Router) -> None:
@@ -111,7 +141,15 @@ class Dispatcher:
     def targets(self, labels: Labels) -> list[tuple[str, RouteTarget]]:
         found = self._routes.get(labels)
         if found is None:
-            found = [(group_id_for(t.group_key), t) for t in self.router.route(labels)]
+            ids = self._group_ids
+            found = []
+            for t in self.router.route(labels):
+                gid = ids.get(t.group_key)
+                if gid is None:
+                    if len(ids) >= self._route_cache:
+                        ids.clear()
+                    gid = ids[t.group_key] = group_id_for(t.group_key)
+                found.append((gid, t))
             if len(self._routes) >= self._route_cache:
                 self._routes.clear()
             self._routes[labels] = found
@@ -119,15 +157,31 @@ class Dispatcher:
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
-        registry = self._rt.registry
-        async for batch in self._receive:
-            per_group: dict[str, tuple[RouteTarget, list[AlertData]]] = {}
+        receive, most = self._receive, self.round_alerts
+        async for batch in receive:
+            batches = [batch]
+            size = len(batch.alerts)
+            while size < most:
+                try:
+                    batch = receive.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+                batches.append(batch)
+                size += len(batch.alerts)
+            await self._round(batches)
+
+    async def _round(self, batches: list[_Batch]) -> None:
+        """Route, decide and record `batches` together (see the module docstring)."""
+        groups: dict[str, tuple[RouteTarget, list[AlertData]]] = {}
+        members: list[tuple[_Batch, list[str]]] = []
+        for batch in batches:
+            mine: dict[str, tuple[RouteTarget, list[AlertData]]] = {}
             try:
                 for alert in batch.alerts:
                     for gid, target in self.targets(alert.labels):
-                        entry = per_group.get(gid)
+                        entry = mine.get(gid)
                         if entry is None:
-                            per_group[gid] = (target, [alert])
+                            mine[gid] = (target, [alert])
                         else:
                             entry[1].append(alert)
             except Exception as exc:  # a routing bug must not lose the batch silently
@@ -136,11 +190,124 @@ class Dispatcher:
                 continue
             self.batches += 1
             self.alerts += len(batch.alerts)
-            reply = batch.reply
-            reply.add_parts(len(per_group))
-            for gid, (target, alerts) in per_group.items():
+            for gid, (target, alerts) in mine.items():
+                entry = groups.get(gid)
+                if entry is None:
+                    groups[gid] = (target, alerts)
+                else:
+                    entry[1].extend(alerts)
+            members.append((batch, list(mine)))
+        if not groups:
+            for batch, _ in members:
+                batch.reply.finish()
+            return
+        self.rounds += 1
+        rt = self._rt
+        registry = rt.registry
+        decided: dict[str, list[GroupEvent]] = {}
+        failed: dict[str, BaseException] = {}
+        flushes: list[GroupEvent] = []
+        token = await registry.hold(groups.keys())
+        try:
+            world, now = rt.world, rt.clock.now()
+            durable: list[GroupEvent] = []
+            transient: list[GroupEvent] = []
+            for gid, (target, alerts) in groups.items():
                 command = ReceiveAlerts(
                     tuple(alerts), target.group_key, target.group_labels, target.policy
                 )
-                await registry.send(gid, Envelope(command, reply))
-            reply.finish()
+                try:
+                    events = decide(world.group(gid), command, now)
+                except Exception as exc:  # a decider bug fails its group's batches only
+                    log.exception("group %s could not decide %d alerts", gid, len(alerts))
+                    failed[gid] = exc
+                    continue
+                decided[gid] = events
+                for ev in events:
+                    (transient if type(ev) in TRANSIENT else durable).append(ev)
+            if transient:
+                rt.log.apply_transient(transient)
+            flushes = self._flush_at_once(decided, durable, now)
+            durable += flushes
+            if durable:
+                try:
+                    await rt.log.append(durable)
+                except BaseException as exc:
+                    for batch, _ in members:
+                        batch.reply.finish(error=exc)
+                    raise
+        finally:
+            registry.release(groups.keys(), token)
+        for gid in groups:
+            registry.wake(gid)
+        if flushes:
+            request_notifications(rt, flushes)
+        for batch, gids in members:
+            error = next((failed[g] for g in gids if g in failed), None)
+            batch.reply.finish([e for g in gids for e in decided.get(g, ())], error)
+
+    def _flush_at_once(
+        self, decided: dict[str, list[GroupEvent]], received: list[GroupEvent], now: datetime
+    ) -> list[GroupEvent]:
+        """The flushes that the round's alerts make due at once (group_wait 0, or an alert that
+        started more than group_wait ago), decided now so that they go to disk in the round's
+        append and notify without waiting for another fsync or a timer.
+
+        Each is decided on a copy of its group with the round's events applied, muted by what
+        will hold once they are durable (`InhibitionTracker.preview`). Anything else a group
+        needs (an expiry first, a mute source that fails) is left to its actor."""
+        rt = self._rt
+        world = rt.world
+        candidates: list[tuple[str, GroupState]] = []
+        for gid, events in decided.items():
+            state = world.groups.get(gid)
+            if state is None or not _may_flush_at_once(state, events, now):
+                continue
+            preview = state.copy()
+            for ev in events:
+                if type(ev) not in TRANSIENT:
+                    evolve(preview, ev)
+            due = due_commands(preview, now)
+            if len(due) == 1 and isinstance(due[0], FlushDue):
+                candidates.append((gid, preview))
+        if not candidates:
+            return []
+        out: list[GroupEvent] = []
+        tracker = rt.inhibition
+        with tracker.preview(received, world) if tracker is not None else nullcontext():
+            for gid, preview in candidates:
+                route_id = preview.policy.route_id if preview.policy is not None else ""
+                try:
+                    command = FlushDue(rt.mutes.mutes(preview, route_id, now))
+                    out += decide(preview, command, now)
+                except Exception:  # its actor tries again, under supervision
+                    log.debug("group %s: flush left to its actor", gid, exc_info=True)
+        return out
+
+
+def _may_flush_at_once(state: GroupState, events: Sequence[GroupEvent], now: datetime) -> bool:
+    """A cheap test before copying a group: could `events` make its flush due at once?
+
+    A new episode can (group_wait 0); so can an alert that started more than group_wait ago
+    in a group never flushed, and a resolution dated in the past (the flush grid counts from
+    it). New alerts in a flushed group wait for the next point of the grid. A large group is
+    left to its actor: copying it would cost more than the fsync it saves."""
+    if len(state.alerts) > _LARGEST_COPIED:
+        return False
+    wait = state.policy.group_wait if state.policy is not None else None
+    never_flushed = state.flushed_at is None
+    for ev in events:
+        if isinstance(ev, GroupOpened):
+            return True
+        if isinstance(ev, AlertResolved):
+            if ev.at < now:
+                return True
+        elif (
+            never_flushed
+            and wait is not None
+            and isinstance(ev, AlertReceived)
+            and ev.alert.starts_at is not None
+            and ev.alert.starts_at + wait < now
+        ):
+            return True
+    return False

@@ -2,17 +2,28 @@
 
 Theory of operation
 -------------------
-A group actor owns its group's lifecycle. It loops: it computes the group's next deadline from
-its state (`next_deadline`), waits for a message until then, and either decides the message's
-command or, at the deadline, the timer commands that are due (`due_commands`; a flush carries
-the mutes the `MuteSource` finds at that moment). Decided events go to the event log, which
-makes them durable and applies them to the world; only then are notification requests handed
-to the notifier (write-ahead). The actor holds no state of its own: after a crash the
-supervisor restarts it and it reads the group's state from the world again.
+A group's state lives in the world; two kinds of task decide for it, one at a time:
 
-When its episode is over (resolved, or never opened) and its mailbox is empty, the actor closes
-its mailbox, leaves the registry and ends. A message sent in that instant meets a closed
-mailbox; the registry then starts a fresh actor for it.
+* the dispatcher decides the alerts it receives, for every group an ingest round touches at
+  once, and journals them in one append (`actors/dispatcher.py`);
+* the group's actor decides everything else: its timers (flush, escalation, expiry; a flush
+  carries the mutes the `MuteSource` finds at that moment) and the commands sent to its
+  mailbox (ack, unack, manual resolve).
+
+Whoever decides holds the group (`GroupRegistry.hold`) from reading its state until the events
+are durable and applied, so no decision is ever made on a state that an in-flight decision is
+about to change. Decided events go to the event log, which makes them durable and applies them
+to the world; only then are notification requests handed to the notifier (write-ahead).
+
+An actor loops: it computes the group's next deadline from its state (`next_deadline`) and
+waits for a message until then. When the dispatcher changed the state, it calls `wake`, which
+starts the group's actor if it has none, or brings the waiting actor's deadline forward when
+the new state needs it sooner (group_wait 0: now). The actor holds no state of its own: after a
+crash the supervisor restarts it and it reads the group's state from the world again.
+
+When its episode is over (resolved, or never opened), nobody holds the group and its mailbox is
+empty, the actor closes its mailbox, leaves the registry and ends. A message sent in that
+instant meets a closed mailbox; the registry then starts a fresh actor for it.
 
 Mailboxes are bounded: a busy group makes its senders wait (backpressure), never drops.
 """
@@ -20,7 +31,8 @@ Mailboxes are bounded: a busy group makes its senders wait (backpressure), never
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -33,7 +45,6 @@ from tocsin.core.lifecycle import (
     Command,
     FlushDue,
     IllegalCommand,
-    ReceiveAlerts,
     decide,
     due_commands,
     next_deadline,
@@ -42,7 +53,7 @@ from tocsin.core.lifecycle import (
 if TYPE_CHECKING:
     from tocsin.actors.runtime import Runtime
 
-__all__ = ["Envelope", "GroupRegistry", "Reply"]
+__all__ = ["Envelope", "GroupRegistry", "Reply", "request_notifications"]
 
 log = logging.getLogger("tocsin.groups")
 
@@ -85,14 +96,34 @@ class Envelope:
     reply: Reply | None = None
 
 
+def request_notifications(rt: Runtime, events: Sequence[GroupEvent]) -> None:
+    """Hand the durable `NotificationRequested` among `events` to the notifier."""
+    world, notifier = rt.world, rt.notifier
+    for ev in events:
+        if isinstance(ev, NotificationRequested):
+            state = world.groups.get(ev.group_id) or GroupState.initial(ev.group_id)
+            notifier.request(ev, state)
+
+
+class _Actor:
+    """The registry's handle on a running actor: its mailbox, and its wait while it has one."""
+
+    __slots__ = ("send", "waiting")
+
+    def __init__(self, send: trio.MemorySendChannel[Envelope]) -> None:
+        self.send = send
+        self.waiting: trio.CancelScope | None = None
+
+
 class GroupRegistry:
-    """Finds or starts the actor of a group, and delivers messages to it."""
+    """Finds or starts the actor of a group, delivers messages to it, and says who holds it."""
 
     def __init__(self, rt: Runtime, nursery: trio.Nursery, mailbox_size: int = 64) -> None:
         self._rt = rt
         self._nursery = nursery
         self._mailbox_size = mailbox_size
-        self._actors: dict[str, trio.MemorySendChannel[Envelope]] = {}
+        self._actors: dict[str, _Actor] = {}
+        self._held: dict[str, trio.Event] = {}  # group id -> set when its holder lets go
         self.started = 0
 
     def __len__(self) -> int:
@@ -101,50 +132,98 @@ class GroupRegistry:
     def __contains__(self, group_id: object) -> bool:
         return group_id in self._actors
 
+    # -- who decides ------------------------------------------------------------------------
+    def held(self, group_id: str) -> bool:
+        """True while a decision for the group is in flight (decided, not yet applied)."""
+        return group_id in self._held
+
+    async def hold(self, group_ids: Collection[str]) -> trio.Event:
+        """Wait until nobody holds any of `group_ids`, then hold them all. Give the returned
+        token to `release`."""
+        held = self._held
+        while True:
+            for gid in group_ids:
+                busy = held.get(gid)
+                if busy is not None:
+                    break
+            else:
+                break
+            await busy.wait()
+        token = trio.Event()
+        for gid in group_ids:
+            held[gid] = token
+        return token
+
+    def release(self, group_ids: Collection[str], token: trio.Event) -> None:
+        held = self._held
+        for gid in group_ids:
+            if held.get(gid) is token:
+                del held[gid]
+        token.set()
+
+    def wake(self, group_id: str) -> None:
+        """Someone other than the actor changed the group's state: start its actor if the
+        group is live and has none, or bring the waiting actor's deadline forward."""
+        world = self._rt.world
+        state = world.groups.get(group_id)
+        actor = self._actors.get(group_id)
+        if actor is None:
+            if state is None:
+                return
+            if state.phase in _IDLE:
+                world.forget_if_idle(group_id)
+            else:
+                self.start(group_id)
+            return
+        scope = actor.waiting
+        if scope is None:
+            return  # not waiting: it reads the state again before it next waits
+        if state is None or state.phase in _IDLE:
+            scope.cancel()  # let it look again, and end if nothing is left
+            return
+        due = next_deadline(state)
+        if due is not None:
+            at = self._rt.clock.deadline(due)
+            if at < scope.deadline:
+                scope.deadline = at
+
+    # -- messages -----------------------------------------------------------------------
     async def send(self, group_id: str, envelope: Envelope) -> None:
         """Deliver `envelope` to the group's actor, starting it if needed; waits while its
         mailbox is full."""
         while True:
-            chan = self._actors.get(group_id)
-            if chan is None:
-                chan = self.start(group_id)
+            actor = self._actors.get(group_id)
+            chan = actor.send if actor is not None else self.start(group_id)
             try:
                 await chan.send(envelope)
                 return
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 # The actor ended between lookup and send: start a new one.
-                if self._actors.get(group_id) is chan:
+                found = self._actors.get(group_id)
+                if found is not None and found.send is chan:
                     del self._actors[group_id]
 
     def start(self, group_id: str) -> trio.MemorySendChannel[Envelope]:
         send, receive = trio.open_memory_channel[Envelope](self._mailbox_size)
-        self._actors[group_id] = send
+        actor = self._actors[group_id] = _Actor(send)
         self.started += 1
-        self._nursery.start_soon(self._run, group_id, send, receive, name=f"group {group_id}")
+        self._nursery.start_soon(self._run, group_id, actor, receive, name=f"group {group_id}")
         return send
 
     async def _run(
-        self,
-        group_id: str,
-        send: trio.MemorySendChannel[Envelope],
-        receive: trio.MemoryReceiveChannel[Envelope],
+        self, group_id: str, actor: _Actor, receive: trio.MemoryReceiveChannel[Envelope]
     ) -> None:
         rt = self._rt
-        actor = GroupActor(rt, group_id, receive, lambda: self._retire(group_id, send, receive))
-        await rt.supervise(f"group {group_id}", actor.run)
+        runner = GroupActor(rt, group_id, actor, receive, lambda: self._retire(group_id, actor))
+        await rt.supervise(f"group {group_id}", runner.run)
 
-    def _retire(
-        self,
-        group_id: str,
-        send: trio.MemorySendChannel[Envelope],
-        receive: trio.MemoryReceiveChannel[Envelope],
-    ) -> bool:
-        """End the actor if its mailbox is empty. Runs without yielding, so no message slips
-        in between the check and the close."""
-        if receive.statistics().current_buffer_used:
+    def _retire(self, group_id: str, actor: _Actor) -> bool:
+        """End the actor if nobody holds the group and its mailbox is empty. Runs without
+        yielding, so no message or decision slips in between the check and the close."""
+        if group_id in self._held or actor.send.statistics().current_buffer_used:
             return False
-        receive.close()
-        if self._actors.get(group_id) is send:
+        actor.send.close()
+        if self._actors.get(group_id) is actor:
             del self._actors[group_id]
         self._rt.world.forget_if_idle(group_id)
         return True
@@ -155,36 +234,36 @@ class GroupActor:
         self,
         rt: Runtime,
         group_id: str,
+        handle: _Actor,
         mailbox: trio.MemoryReceiveChannel[Envelope],
         retire: Callable[[], bool],
     ) -> None:
         self.rt = rt
         self.group_id = group_id
+        self.handle = handle
         self.mailbox = mailbox
         self.retire = retire
 
     async def run(self) -> None:
-        rt, gid = self.rt, self.group_id
+        rt, gid, handle = self.rt, self.group_id, self.handle
         while True:
             state = rt.world.group(gid)
             deadline = next_deadline(state)
-            if deadline is None and state.phase in _IDLE and self._held is None and self.retire():
+            if deadline is None and state.phase in _IDLE and self.retire():
                 return
-            envelope = self._held or self._receive_nowait()
-            self._held = None
-            if envelope is not None:
-                pass
-            elif deadline is None:
-                envelope = await self.mailbox.receive()
-            else:
-                with trio.move_on_at(rt.clock.deadline(deadline)):
-                    envelope = await self.mailbox.receive()
+            envelope = self._receive_nowait()
+            if envelope is None:
+                at = math.inf if deadline is None else rt.clock.deadline(deadline)
+                with trio.CancelScope(deadline=at) as scope:
+                    handle.waiting = scope
+                    try:
+                        envelope = await self.mailbox.receive()
+                    finally:
+                        handle.waiting = None
             if envelope is None:
                 await self._fire_due()
-            elif isinstance(envelope.command, ReceiveAlerts):
-                await self._handle(self._coalesce(envelope))
             else:
-                await self._handle([envelope])
+                await self._handle(envelope)
 
     def _receive_nowait(self) -> Envelope | None:
         # A busy group's next message is usually waiting already: take it without paying
@@ -194,61 +273,51 @@ class GroupActor:
         except trio.WouldBlock:
             return None
 
-    def _coalesce(self, first: Envelope) -> list[Envelope]:
-        """`first` and every alert batch queued right behind it: decided, journaled and
-        answered together. Under load this turns many small appends into one."""
-        batch = [first]
-        while True:
+    async def _handle(self, envelope: Envelope) -> None:
+        registry = self.rt.registry
+        reply = envelope.reply
+        token = await registry.hold((self.group_id,))
+        try:
+            state = self.rt.world.group(self.group_id)
             try:
-                nxt = self.mailbox.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                break
-            if not isinstance(nxt.command, ReceiveAlerts):
-                self._held = nxt
-                break
-            batch.append(nxt)
-        return batch
-
-    _held: Envelope | None = None
-
-    async def _handle(self, envelopes: list[Envelope]) -> None:
-        state = self.rt.world.group(self.group_id)
-        command = envelopes[0].command
-        if len(envelopes) > 1:
-            assert isinstance(command, ReceiveAlerts)
-            alerts = tuple(a for e in envelopes for a in e.command.alerts)  # type: ignore[attr-defined]
-            command = attrs.evolve(command, alerts=alerts)
-        replies = [e.reply for e in envelopes if e.reply is not None]
-        try:
-            events = decide(state, command, self.rt.clock.now())
-        except IllegalCommand as exc:
-            for reply in replies:
-                reply.finish(error=exc)
-            return
-        try:
-            await self._commit(events)
-        except BaseException as exc:
-            for reply in replies:
-                reply.finish(error=exc)
-            raise
-        for reply in replies:  # each learns every event of the combined decision
+                events = decide(state, envelope.command, self.rt.clock.now())
+            except IllegalCommand as exc:
+                if reply is not None:
+                    reply.finish(error=exc)
+                return
+            try:
+                await self._commit(events)
+            except BaseException as exc:
+                if reply is not None:
+                    reply.finish(error=exc)
+                raise
+        finally:
+            registry.release((self.group_id,), token)
+        request_notifications(self.rt, events)
+        if reply is not None:
             reply.finish(events)
 
     async def _fire_due(self) -> None:
-        rt, gid = self.rt, self.group_id
-        now = rt.clock.now()
-        for _ in range(100):
-            state = rt.world.groups.get(gid)
-            if state is None:
-                return
-            due = due_commands(state, now)
-            if not due:
-                return
-            command = due[0]
-            if isinstance(command, FlushDue):
-                route_id = state.policy.route_id if state.policy else ""
-                command = FlushDue(rt.mutes.mutes(state, route_id, now))
-            await self._commit(decide(state, command, now))
+        rt, gid, registry = self.rt, self.group_id, self.rt.registry
+        token = await registry.hold((gid,))
+        try:
+            now = rt.clock.now()
+            for _ in range(100):
+                state = rt.world.groups.get(gid)
+                if state is None:
+                    return
+                due = due_commands(state, now)
+                if not due:
+                    return
+                command = due[0]
+                if isinstance(command, FlushDue):
+                    route_id = state.policy.route_id if state.policy else ""
+                    command = FlushDue(rt.mutes.mutes(state, route_id, now))
+                events = decide(state, command, now)
+                await self._commit(events)
+                request_notifications(rt, events)
+        finally:
+            registry.release((gid,), token)
         raise RuntimeError(f"group {gid}: timers did not settle at {now}")
 
     async def _commit(self, events: Sequence[GroupEvent]) -> None:
@@ -257,12 +326,5 @@ class GroupActor:
         durable = [e for e in events if type(e) not in TRANSIENT]
         if transient:
             rt.log.apply_transient(transient)
-        if not durable:
-            return
-        await rt.log.append(durable)
-        state: GroupState | None = None
-        for ev in durable:
-            if isinstance(ev, NotificationRequested):
-                if state is None:
-                    state = rt.world.groups.get(self.group_id) or GroupState.initial(ev.group_id)
-                rt.notifier.request(ev, state)
+        if durable:
+            await rt.log.append(durable)

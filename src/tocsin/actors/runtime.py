@@ -250,10 +250,10 @@ class Runtime:
         those the decider's answer is nothing, or a refresh of `endsAt` that is not journaled,
         so it is asked right here — the same pure `decide` the actor would run — and a
         not-journaled answer is applied at once, with no message and no journal write. Any
-        other answer (new, changed, resolved) goes to the actor, which decides again on the
-        state it owns.
+        other answer (new, changed, resolved), and any alert of a group with a decision in
+        flight, goes to the dispatcher, which decides again while it holds the group.
         """
-        world, targets_of = self.world, self.dispatcher.targets
+        world, targets_of, held = self.world, self.dispatcher.targets, self.registry.held
         rest: list[AlertData] = []
         refreshed: list[GroupEvent] = []
         for alert in alerts:
@@ -261,7 +261,7 @@ class Runtime:
             decided: list[GroupEvent] = []
             for gid, target in targets_of(alert.labels):
                 state = world.groups.get(gid)
-                if state is None or fp not in state.alerts:
+                if state is None or fp not in state.alerts or held(gid):
                     break
                 command = ReceiveAlerts(
                     (alert,), target.group_key, target.group_labels, target.policy
@@ -323,6 +323,11 @@ class Runtime:
         )
 
     _inhibition: InhibitionTracker | None = None
+
+    @property
+    def inhibition(self) -> InhibitionTracker | None:
+        """The index of firing alerts the configured mutes check inhibition against."""
+        return self._inhibition
 
     # -- start-up and background work ----------------------------------------------------
     def _rearm(self) -> None:

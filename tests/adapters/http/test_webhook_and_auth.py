@@ -8,6 +8,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import trio.testing
+
 from tocsin.adapters.http import HttpSettings, sign_webhook
 from tocsin.core.labels import Labels
 
@@ -56,6 +58,7 @@ async def test_webhook_ingests_is_idempotent_on_retry_and_resolves():
         # A firing webhook alert lives until Alertmanager's next re-send could come (4h) + 5m.
         ends = got["endsAt"]
         assert ends > (api.rt.clock.now() + timedelta(hours=4)).isoformat()[:16]
+        await trio.testing.wait_all_tasks_blocked()  # its flush and delivery are recorded
         records = len(api.records())
         for _ in range(3):  # Alertmanager retrying the same delivery
             assert (await api.client.post("/alerts/webhook", json=payload())).status_code == 200
@@ -63,6 +66,7 @@ async def test_webhook_ingests_is_idempotent_on_retry_and_resolves():
         r = await api.client.post("/alerts/webhook", json=payload("resolved"))
         assert r.status_code == 200 and r.json()["resolved"] == 1
         assert "alert.resolved" in api.types()
+        await trio.testing.wait_all_tasks_blocked()  # its flush and delivery are recorded
         records = len(api.records())
         assert (
             await api.client.post("/alerts/webhook", json=payload("resolved"))
