@@ -99,13 +99,18 @@ class InhibitionTracker:
 
     def __init__(self, rules: tuple[InhibitRule, ...], world: World) -> None:
         self.index = InhibitionIndex(rules)
-        self._firing_in: dict[str, set[str]] = {}
+        self._sources = tuple(rule.source_matchers for rule in rules)
+        self._firing_in: dict[str, set[str]] = {}  # source alert -> groups it fires in
         for gid, state in world.groups.items():
             for fp, alert in state.alerts.items():
                 if alert.firing:
                     self._add(gid, fp, alert.alert.labels)
 
     def _add(self, group_id: str, fp: str, labels: Labels) -> None:
+        # Only a possible source of inhibition needs tracking: most alerts match no rule's
+        # source side (and with no rules, none does).
+        if not any(sources.matches(labels) for sources in self._sources):
+            return
         groups = self._firing_in.setdefault(fp, set())
         if not groups:
             self.index.add(labels)
@@ -152,7 +157,8 @@ class InhibitionTracker:
         """Call after `event` was applied to `world`. (Alerts stop firing only through
         `AlertResolved`; a group's episode ends only after all its alerts resolved.)"""
         if isinstance(event, AlertReceived):
-            self._add(event.group_id, event.alert.fingerprint, event.alert.labels)
+            if self._sources:
+                self._add(event.group_id, event.alert.fingerprint, event.alert.labels)
         elif isinstance(event, AlertResolved):
             state = world.groups.get(event.group_id)
             alert = state.alerts.get(event.fingerprint) if state is not None else None
