@@ -51,6 +51,8 @@ __all__ = ["Dispatcher", "DispatcherFull", "DispatcherStatistics"]
 
 log = logging.getLogger("tocsin.dispatcher")
 
+Routes = list[tuple[str, RouteTarget]]  # the groups an alert goes to: (group id, target)
+
 # Groups up to this size are copied to decide a flush within the ingest round (~1 ms).
 _LARGEST_COPIED = 1000
 
@@ -79,6 +81,8 @@ class DispatcherStatistics:
 class _Batch:
     alerts: tuple[AlertData, ...]
     reply: Reply
+    routes: Sequence[Routes] | None = None  # each alert's targets, when the caller has them
+    router: Router | None = None  # the router that found them (a reload since: route again)
 
 
 class Dispatcher:
@@ -95,7 +99,7 @@ class Dispatcher:
         self._send, self._receive = trio.open_memory_channel[_Batch](capacity)
         self.capacity = capacity
         self.round_alerts = round_alerts
-        self._routes: dict[Labels, list[tuple[str, RouteTarget]]] = {}
+        self._routes: dict[Labels, Routes] = {}
         self._group_ids: dict[str, str] = {}  # group key -> group id
         self._route_cache = route_cache
         self.batches = 0
@@ -119,26 +123,32 @@ class Dispatcher:
         s = self._send.statistics()
         return s.current_buffer_used >= s.max_buffer_size
 
-    def submit_nowait(self, alerts: Sequence[AlertData]) -> Reply:
-        """Queue a batch; never waits. Raises `DispatcherFull`."""
+    def submit_nowait(
+        self, alerts: Sequence[AlertData], routes: Sequence[Routes] | None = None
+    ) -> Reply:
+        """Queue a batch; never waits. `routes`, if given, holds `targets(alert.labels)` for
+        each alert (the caller looked them up already). Raises `DispatcherFull`."""
         reply = Reply(parts=1)  # finished by the round that records the batch
         try:
-            self._send.send_nowait(_Batch(tuple(alerts), reply))
+            self._send.send_nowait(_Batch(tuple(alerts), reply, routes, self.router))
         except trio.WouldBlock:
             raise DispatcherFull(retry_after=1.0) from None
         return reply
 
-    async def submit(self, alerts: Sequence[AlertData]) -> list[GroupEvent]:
+    async def submit(
+        self, alerts: Sequence[AlertData], routes: Sequence[Routes] | None = None
+    ) -> list[GroupEvent]:
         """Queue a batch and wait until it is durable. Raises `DispatcherFull`, or the error
         that kept it from being recorded."""
-        return await self.submit_nowait(alerts).wait()
+        return await self.submit_nowait(alerts, routes).wait()
 
     def set_router(self, router: Router) -> None:
         """Route new alerts with `router` from now on (a config reload)."""
         self.router = router
         self._routes.clear()
 
-    def targets(self, labels: Labels) -> list[tuple[str, RouteTarget]]:
+    def targets(self, labels: Labels) -> Routes:
+        """Each group `labels` goes to: its id and its target."""
         found = self._routes.get(labels)
         if found is None:
             ids = self._group_ids
@@ -176,9 +186,12 @@ class Dispatcher:
         members: list[tuple[_Batch, list[str]]] = []
         for batch in batches:
             mine: dict[str, tuple[RouteTarget, list[AlertData]]] = {}
+            routes = batch.routes
             try:
-                for alert in batch.alerts:
-                    for gid, target in self.targets(alert.labels):
+                if routes is None or batch.router is not self.router:
+                    routes = [self.targets(alert.labels) for alert in batch.alerts]
+                for alert, targets in zip(batch.alerts, routes, strict=True):
+                    for gid, target in targets:
                         entry = mine.get(gid)
                         if entry is None:
                             mine[gid] = (target, [alert])

@@ -27,7 +27,7 @@ import trio
 from tocsin.actors.bus import EventBus
 from tocsin.actors.clock import Clock, SystemClock
 from tocsin.actors.config_ports import ConfigMutes, ConfigRouter, InhibitionTracker
-from tocsin.actors.dispatcher import Dispatcher
+from tocsin.actors.dispatcher import Dispatcher, Routes
 from tocsin.actors.eventlog import TRANSIENT, EventLog
 from tocsin.actors.groups import Envelope, GroupRegistry, Reply
 from tocsin.actors.ports import MuteSource, Notifier, Router
@@ -238,13 +238,16 @@ class Runtime:
             alerts = [
                 a if a.ends_at is not None else attrs.evolve(a, ends_at=until) for a in alerts
             ]
-        rest = self._resends(alerts, now)
+        rest, routes = self._resends(alerts, now)
         if not rest:
             return []
-        return await self.dispatcher.submit(rest)
+        return await self.dispatcher.submit(rest, routes)
 
-    def _resends(self, alerts: Sequence[AlertData], now: datetime) -> list[AlertData]:
-        """Settle plain re-sends here; return the alerts that need their groups' actors.
+    def _resends(
+        self, alerts: Sequence[AlertData], now: datetime
+    ) -> tuple[list[AlertData], list[Routes]]:
+        """Settle plain re-sends here; return the alerts that need the dispatcher, and their
+        targets.
 
         Most traffic re-sends alerts the groups already hold (Prometheus, every minute). For
         those the decider's answer is nothing, or a refresh of `endsAt` that is not journaled,
@@ -255,11 +258,13 @@ class Runtime:
         """
         world, targets_of, held = self.world, self.dispatcher.targets, self.registry.held
         rest: list[AlertData] = []
+        routes: list[Routes] = []  # rest's targets, so the dispatcher need not look again
         refreshed: list[GroupEvent] = []
         for alert in alerts:
             fp = alert.labels.fingerprint_hex
             decided: list[GroupEvent] = []
-            for gid, target in targets_of(alert.labels):
+            targets = targets_of(alert.labels)
+            for gid, target in targets:
                 state = world.groups.get(gid)
                 if state is None or fp not in state.alerts or held(gid):
                     break
@@ -274,9 +279,10 @@ class Runtime:
                 refreshed += decided
                 continue
             rest.append(alert)
+            routes.append(targets)
         if refreshed:
             self.log.apply_transient(refreshed)
-        return rest
+        return rest, routes
 
     async def command(self, group_id: str, command: Command) -> list[GroupEvent]:
         """Run a command in a group's actor. Raises `UnknownGroup`, `IllegalCommand`."""
