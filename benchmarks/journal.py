@@ -108,7 +108,7 @@ def replay_rate(directory: Path) -> tuple[float, float, int]:
     with open_journal_reader(directory) as reader:
         # The daemon's own loop (core.replay.fold, collector paused), as restart runs it.
         start = time.perf_counter()
-        with gc_paused():
+        with gc_paused(freeze=True):
             world = fold(World(), reader.read())
         replay = world.applied_seq / (time.perf_counter() - start)
         n = world.applied_seq

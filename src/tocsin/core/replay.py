@@ -46,10 +46,12 @@ def gc_paused(*, freeze: bool = False) -> Iterator[None]:
     try:
         yield
     finally:
-        if was:
-            gc.enable()
+        # Freeze before enabling: the first allocation after `enable` would otherwise start a
+        # collection that walks everything the replay built (measured: ~4% of a replay).
         if freeze:
             gc.freeze()
+        if was:
+            gc.enable()
 
 
 def fold(
