@@ -73,6 +73,7 @@ def test_a_world_round_trips_exactly_and_byte_identically():
             got = back.groups[gid].alerts[fp]
             assert got == st
             assert got.alert.labels.fingerprint_hex == fp
+            assert got.alert.labels.fingerprint == st.alert.labels.fingerprint
             assert list(got.alert.labels) == sorted(got.alert.labels)
     reasons = {st.resolve_reason for g in w.groups.values() for st in g.alerts.values()}
     assert reasons == {

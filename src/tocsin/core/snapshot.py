@@ -9,7 +9,7 @@ group's alerts as rows of numbers into one string table for the whole snapshot:
     {"format": 2, "strings": [str, ...], "groups": {id: {...group fields..., "alerts": [row]}},
      ...the other World fields...}
 
-    row = [labels, fingerprint, annotations, starts_at, ends_at, generator_url,
+    row = [labels, fingerprint (16 hex digits), annotations, starts_at, ends_at, generator_url,
            received_at, ends_at (as tracked), resolved_at, resolve_reason]
 
 `labels`/`annotations` are flat lists `[name, value, name, value, ...]` of string-table
@@ -87,7 +87,7 @@ def encode_world_fields(world_fields: dict[str, Any], groups: dict[str, GroupSta
             append(
                 [
                     list(map(sid, flat(labels.items()))),
-                    labels.fingerprint,
+                    labels.fingerprint_hex,
                     list(map(sid, flat(a.annotations.items()))),
                     us(a.starts_at),
                     us(a.ends_at),
@@ -126,7 +126,7 @@ def decode_world_fields(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
             it = map(at, ann)
             annotations = Labels.from_sorted_dict(dict(zip(it, it, strict=True)))
             alert = AlertData(labels, annotations, dt(starts), dt(ends), strings[url])
-            alerts[f"{fp:016x}"] = new_alert_state(
+            alerts[fp] = new_alert_state(
                 alert,
                 dt(received),
                 dt(tracked),
