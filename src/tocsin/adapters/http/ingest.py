@@ -35,7 +35,7 @@ import orjson
 
 from tocsin.adapters.http.errors import ApiError
 from tocsin.core.events import AlertData
-from tocsin.core.labels import EMPTY_LABELS, InvalidLabel, Labels
+from tocsin.core.labels import EMPTY_LABELS, InvalidLabel, Labels, validate_label_name
 
 __all__ = [
     "DEFAULT_WEBHOOK_TTL",
@@ -221,10 +221,27 @@ def _check_label_set(
             raise _Bad(f"{key}[{_q(name)}]", f"value is {len(value)} characters, at most {longest}")
         if value or annotations:
             kept[name] = value
+    # What `Labels.of` would check, with the names it has seen valid remembered (a handful of
+    # names recur in every alert) and the UTF-8 test only for values that are not ASCII.
+    names_ok = _NAMES_OK
     try:
-        return Labels.of(kept)
+        for name, value in kept.items():
+            if name not in names_ok:
+                validate_label_name(name)
+                if len(names_ok) < _NAMES_OK_MAX:
+                    names_ok.add(name)
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise InvalidLabel(name, "label value is not valid UTF-8") from None
     except InvalidLabel as exc:
         raise _Bad(f"{key}[{_q(exc.name)}]", exc.reason) from None
+    return Labels.of(kept, validate=False)
+
+
+_NAMES_OK: set[str] = set()  # label and annotation names known valid
+_NAMES_OK_MAX = 10_000
 
 
 def _q(name: str) -> str:
