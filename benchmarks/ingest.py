@@ -363,6 +363,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000", help="alert counts, comma-separated")
     ap.add_argument("--batches", default="1,256", help="batch sizes, comma-separated")
     ap.add_argument("--servers", default="tocsin,alertmanager")
+    ap.add_argument(
+        "--shapes", default="50,alert", help="50 (50 groups) and/or alert (a group per alert)"
+    )
     args = ap.parse_args()
     FSYNC[0] = args.fsync
     sizes = [10_000] if args.quick else [int(n) for n in args.sizes.split(",")]
@@ -375,7 +378,7 @@ def main() -> None:
         f"{'scenario':<34} {'server':<13} {'alerts/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>7}"
     )
     for n in sizes:
-        for groups in (50, None):
+        for groups in [50 if shape == "50" else None for shape in args.shapes.split(",")]:
             items = alerts(n, groups)
             for batch in batches:
                 reqs = requests(items, batch)
