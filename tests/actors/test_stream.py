@@ -1,13 +1,16 @@
-"""The resumable stream: journal then live, no gap, no duplicate; a slow reader is cut off."""
+"""The resumable stream: journal then live, no gap, no duplicate; a slow reader is cut off.
+The shared feed: one subscription and one encoding for every consumer, bounded."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 import trio
 import trio.testing
 
-from tocsin.actors.bus import SubscriberFellBehind
-from tocsin.actors.stream import stream_events
+from tocsin.actors.bus import BusMessage, SubscriberFellBehind
+from tocsin.actors.stream import SharedStream, stream_events
 
 from .conftest import GroupByRouter, firing
 
@@ -69,3 +72,71 @@ async def test_a_reader_that_falls_behind_is_cut_off_and_can_resume(runtime, aut
             if msg.seq == rt.world.applied_seq:
                 break
         assert seen + resumed == list(range(1, rt.world.applied_seq + 1))
+
+
+# -- the shared feed: one subscription and one encoding for many consumers -----------------
+def _counting_encoder() -> tuple[list[int], Callable[[BusMessage], bytes]]:
+    encoded: list[int] = []
+
+    def encode(msg: BusMessage) -> bytes:
+        encoded.append(msg.seq)
+        return str(msg.seq).encode()
+
+    return encoded, encode
+
+
+async def test_one_bus_subscription_and_one_encoding_serve_every_consumer(runtime, autojump_clock):
+    async with runtime(router=GroupByRouter()) as (rt, _):
+        encoded, encode = _counting_encoder()
+        shared = SharedStream(encode, capacity=100)
+        with shared.attach(rt) as f1, shared.attach(rt) as f2, shared.attach(rt) as f3:
+            assert f1 is f2 is f3
+            assert rt.bus.statistics()["subscribers"] == 1
+            start = rt.world.applied_seq
+            await _produce(rt, 5)
+            await trio.testing.wait_all_tasks_blocked()
+            got = [f.after(start) for f in (f1, f2, f3)]
+        assert rt.bus.statistics()["subscribers"] == 0  # the last one out ends it
+        seqs = list(range(start + 1, rt.world.applied_seq + 1))
+        assert encoded == seqs
+        for msgs, data in got:
+            assert [m.seq for m in msgs] == seqs
+            assert data == [str(s).encode() for s in seqs]
+
+
+async def test_a_cursor_that_falls_behind_gets_its_buffers_worth_then_is_cut_off(
+    runtime, autojump_clock
+):
+    async with runtime(router=GroupByRouter()) as (rt, _):
+        _, encode = _counting_encoder()
+        shared = SharedStream(encode, capacity=5)
+        with shared.attach(rt) as feed, feed.follow(rt.world.applied_seq) as slow:
+            start = slow.seq
+            with feed.follow(start) as keeping_up:
+                await rt.ingest([firing("One")])
+                await trio.testing.wait_all_tasks_blocked()
+                msgs, _, behind = feed.take(keeping_up)
+                assert msgs and not behind
+                # A burst of more than 5 events while `slow` takes nothing.
+                await rt.ingest([firing(f"Burst{i}") for i in range(10)])
+                await trio.testing.wait_all_tasks_blocked()
+                msgs, data, behind = feed.take(slow)
+                assert behind
+                assert [m.seq for m in msgs] == list(range(start + 1, start + 6))
+                assert data == [str(m.seq).encode() for m in msgs]
+                _, _, behind = feed.take(keeping_up)  # idle through the burst too
+                assert behind
+        # The feed keeps a bounded tail: what is older is for the journal to serve.
+        assert rt.world.applied_seq - feed.low <= 2 * 5
+
+
+async def test_a_feed_started_again_begins_at_the_head(runtime, autojump_clock):
+    async with runtime(router=GroupByRouter()) as (rt, _):
+        _, encode = _counting_encoder()
+        shared = SharedStream(encode, capacity=10)
+        with shared.attach(rt) as first:
+            await _produce(rt, 2)
+        await _produce(rt, 2)
+        with shared.attach(rt) as second:
+            assert second is not first
+            assert second.low == second.head == rt.world.applied_seq

@@ -13,26 +13,42 @@ both). Every event is yielded once, in sequence order.
 The subscription's buffer is bounded. A consumer that falls behind is cut off with
 `SubscriberFellBehind` (carrying the last sequence number it was sent) and resumes by asking
 again from there: a slow dashboard never slows ingest.
+
+`stream_events` costs one bus subscription, one buffer and one wake-up per event per
+consumer. For many consumers of the same events (a hundred websocket clients) there is
+`SharedStream`: while anyone is attached, one subscription feeds one `Feed`, a task that
+takes each burst from the bus at once and encodes each event once; the feed keeps the last
+`capacity` events (at least) with their encodings. A consumer reads the journal until it
+reaches what the feed holds, then follows it with a `Cursor` and takes everything new in one
+slice when it pleases. The bounded buffer per consumer stays what it was: each append checks
+every cursor, and one more than `capacity` behind gets the `capacity` events after its place
+(what its buffer would have held) and then must stop and resume from the journal.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 import trio
 
-from tocsin.actors.bus import BusMessage
+from tocsin.actors.bus import BusMessage, SubscriberFellBehind, Subscription
 from tocsin.core.codec import CODEC, CodecError
 from tocsin.journal import StoredRecord
 
 if TYPE_CHECKING:
     from tocsin.actors.runtime import Runtime
 
-__all__ = ["stream_events"]
+__all__ = ["Cursor", "Encoder", "Feed", "SharedStream", "stream_events"]
 
 _CHUNK = 2_000
+_FEED_BUS_BUFFER = 65_536
+
+#: Turns an event into what consumers send (for the websocket: a ready-made frame).
+Encoder = Callable[[BusMessage], bytes]
 
 
 async def stream_events(
@@ -72,3 +88,186 @@ async def stream_events(
 
 def _take(records: Iterator[StoredRecord]) -> list[StoredRecord]:
     return list(itertools.islice(records, _CHUNK))
+
+
+class Cursor:
+    """A live consumer's place in a `Feed`: the last seq it took. Once it falls more than
+    `capacity` events behind, `cut` holds what its buffer would have held: the next
+    `capacity` events. It takes those, then must stop and resume from the journal."""
+
+    __slots__ = ("cut", "seq")
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        self.cut: tuple[list[BusMessage], list[bytes]] | None = None
+
+
+class Feed:
+    """One bus subscription shared by many consumers, its events kept encoded.
+
+    Holds the encoded events with seq in (`low`, `head`], at least the last `capacity` of
+    them. A consumer below `low` reads the journal until it reaches `low`, then `follow`s the
+    feed with a `Cursor`, takes what is new with `take` and waits with `wait_beyond`. Each
+    batch appended checks every cursor, as the bus checks each subscriber's buffer: one more
+    than `capacity` behind is cut off (see `Cursor`). When the feed itself falls behind the
+    bus (its task starved while its bus buffer filled), `broken` is set and every consumer
+    must stop.
+    """
+
+    def __init__(
+        self,
+        rt: Runtime,
+        sub: Subscription,
+        encode: Encoder,
+        capacity: int,
+        *,
+        close: Callable[[], None],
+    ) -> None:
+        self.rt = rt
+        self.close = close
+        # Subscribed before reading applied_seq: every event after it reaches the feed.
+        self.low = self.head = rt.world.applied_seq
+        self.capacity = capacity
+        self.users = 0
+        self.broken: SubscriberFellBehind | None = None
+        self._sub = sub
+        self._encode = encode
+        self._msgs: list[BusMessage] = []
+        self._data: list[bytes] = []
+        self._cursors: set[Cursor] = set()
+        self._changed = trio.Event()
+        self._joined: tuple[tuple[int, int], bytes] = ((0, 0), b"")
+
+    def after(self, seq: int) -> tuple[list[BusMessage], list[bytes]]:
+        """The held events with seq > `seq`, and their encodings. Empty when `seq` is below
+        `low` (those events are no longer held: read the journal) or at `head`."""
+        if seq < self.low or seq >= self.head:
+            return [], []
+        i = bisect.bisect_right(self._msgs, seq, key=_seq_of)
+        return self._msgs[i:], self._data[i:]
+
+    @contextmanager
+    def follow(self, seq: int) -> Iterator[Cursor]:
+        """A cursor at `seq` (>= `low`), checked at every append while the block runs."""
+        if seq < self.low:
+            raise ValueError(f"seq {seq} is below what the feed holds (after {self.low})")
+        cursor = Cursor(seq)
+        self._cursors.add(cursor)
+        try:
+            yield cursor
+        finally:
+            self._cursors.discard(cursor)
+
+    def take(self, cursor: Cursor) -> tuple[list[BusMessage], list[bytes], bool]:
+        """What is new for `cursor`, and whether it fell behind (then this is its last take)."""
+        if cursor.cut is not None:
+            msgs, data = cursor.cut
+            return msgs, data, True
+        msgs, data = self.after(cursor.seq)
+        if msgs:
+            cursor.seq = msgs[-1].seq
+        return msgs, data, False
+
+    def joined(self, msgs: list[BusMessage], data: list[bytes]) -> bytes:
+        """`data` (what `take` gave) in one piece. Consumers that wake together take the same
+        range, so the last one is kept: they share one copy instead of making one each."""
+        key = (msgs[0].seq, msgs[-1].seq)
+        if self._joined[0] != key:
+            self._joined = (key, b"".join(data))
+        return self._joined[1]
+
+    async def wait_beyond(self, seq: int) -> None:
+        """Wait until the feed holds an event after `seq`, or is broken."""
+        while self.head <= seq and self.broken is None:
+            await self._changed.wait()
+
+    async def run(self) -> None:
+        """Move events from the bus into the feed, encoded, until the subscription ends."""
+        sub = self._sub
+        try:
+            while True:
+                batch = [await sub.receive()]
+                batch += _drain(sub)
+                self._append(batch)
+        except SubscriberFellBehind as exc:
+            self.broken = exc
+        except trio.EndOfChannel:
+            pass
+        finally:
+            self._notify()
+
+    def _append(self, batch: list[BusMessage]) -> None:
+        self._msgs += batch
+        self._data += [self._encode(msg) for msg in batch]
+        self.head = head = batch[-1].seq
+        capacity = self.capacity
+        for cursor in self._cursors:
+            if cursor.cut is None and head - cursor.seq > capacity:
+                msgs, data = self.after(cursor.seq)
+                cursor.cut = msgs[:capacity], data[:capacity]
+        # Every uncut cursor is within the last `capacity` events; trim in large steps, so
+        # amortised O(1) per event.
+        excess = len(self._msgs) - capacity
+        if excess >= capacity:
+            self.low = self._msgs[excess - 1].seq
+            del self._msgs[:excess], self._data[:excess]
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+
+class SharedStream:
+    """Live events for many consumers at the cost of one: while anyone is attached, one bus
+    subscription feeds a `Feed` that encodes each event once for all of them."""
+
+    def __init__(self, encode: Encoder, *, capacity: int = 10_000) -> None:
+        self.encode = encode
+        self.capacity = capacity
+        self._feed: Feed | None = None
+
+    @contextmanager
+    def attach(self, rt: Runtime) -> Iterator[Feed]:
+        """The feed of `rt`'s live events, started if need be: every event published from
+        now on is in it (until trimmed)."""
+        feed = self._feed
+        if feed is None or feed.broken is not None or feed.rt is not rt:
+            feed = self._feed = self._start(rt)
+        feed.users += 1
+        try:
+            yield feed
+        finally:
+            feed.users -= 1
+            if feed.users == 0:
+                feed.close()  # ends the subscription: the feed's task returns
+                if self._feed is feed:
+                    self._feed = None
+
+    def _start(self, rt: Runtime) -> Feed:
+        stack = ExitStack()
+        # A roomy bus buffer (memory is taken only as it fills): the feed's task drains it a
+        # burst at a time, so only a loop that starves that task for this many events breaks
+        # the feed.
+        size = max(4 * self.capacity, _FEED_BUS_BUFFER)
+        sub = stack.enter_context(rt.bus.subscribe("stream-feed", size=size))
+        feed = Feed(rt, sub, self.encode, self.capacity, close=stack.close)
+        rt.nursery.start_soon(feed.run)
+        return feed
+
+
+def _seq_of(msg: BusMessage) -> int:
+    return msg.seq
+
+
+def _drain(sub: Subscription) -> list[BusMessage]:
+    """What is already waiting in `sub`, without a checkpoint per message."""
+    # Subscription offers only the awaiting `receive()`, one scheduler round per message;
+    # its channel's receive_nowait takes a whole burst at once.
+    channel = sub._receive
+    out: list[BusMessage] = []
+    while True:
+        try:
+            out.append(channel.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return out

@@ -8,17 +8,27 @@ browsers hide. Browsers cannot set headers on a websocket, so the token may also
 `token` query parameter or as a subprotocol `bearer.<token>` (the server never echoes that one:
 it selects another offered subprotocol, `tocsin` by convention, when there is one).
 
-Then three tasks share the socket: the pump sends each event from `stream_events` that passes
-the filters, one JSON text message `{"seq","ts","type","version","data"}` (the shape of
-`tocsin journal replay --format jsonl`); the pinger sends `{"type":"ping","last_seq":N}` every
-`ping_interval` seconds, where N is the last seq the stream has gone past, filtered out or
-not, so a client with narrow filters can still resume from near the head; the reader notices
-the client leaving and cancels the other two. One lock serialises the sends.
+Then two tasks share the socket. The sender catches up from the journal after `since`
+(records decoded and encoded in a worker thread, a chunk per write), then follows the shared
+feed of live events (`actors.stream.SharedStream`: one bus subscription and one encoding per
+event for every connection), each one JSON text message `{"seq","ts","type","version",
+"data"}` (the shape of `tocsin journal replay --format jsonl`); every `ping_interval` seconds
+it sends `{"type":"ping","last_seq":N}`, where N is the last seq the stream has gone past,
+filtered out or not, so a client with narrow filters can still resume from near the head. The
+reader notices the client leaving and cancels the sender.
 
-The subscription's buffer is bounded (`buffer` events). A client that reads too slowly makes
-the pump wait on the socket, the buffer fills, and the bus cuts the subscription off; the
-socket is then closed with `CLOSE_FELL_BEHIND` and the reason `fell behind; resume with
-since=N`. Ingest never waits for a websocket.
+Fan-out is the cost here: a hundred clients at thousands of events a second are hundreds of
+thousands of messages. So the stream gives way to ingest: after a write a client's sender
+sleeps until the next beat of `subscribers / writes_per_second` seconds (all on the same
+beat), and then takes everything that arrived meanwhile; more clients or more events make
+bigger writes, not more of them. With `FrameWrites` in front of the app each of those is one
+socket write of ready-made frames, shared by every client that takes the same range;
+without it, one ASGI message per event (the same bytes on the wire, far more CPU).
+
+Each client has a bounded buffer (`buffer` events). One that takes too long (a socket that
+does not drain, so the sender waits in a write) falls more than `buffer` behind: it is sent
+the `buffer` events after its place, then closed with `CLOSE_FELL_BEHIND` and the reason
+`fell behind; resume with since=N`. Ingest never waits for a websocket.
 
 Close codes: 4400 bad query, 4401 no or bad token, 4403 role missing, 4429 rate limited,
 4503 not ready yet, 4410 `since` is before what retention kept, 4408 fell behind, 1001 the
@@ -29,41 +39,57 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import itertools
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import attrs
 import orjson
 import trio
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tocsin.actors.bus import BusMessage, SubscriberFellBehind
-from tocsin.actors.stream import stream_events
+from tocsin.actors.stream import Feed, SharedStream
 from tocsin.adapters.http.auth import Principal
 from tocsin.adapters.http.context import ApiContext
 from tocsin.adapters.http.errors import ApiError
 from tocsin.config.model import Role
-from tocsin.core.codec import from_micros, to_jsonable
-from tocsin.journal import RecordsCompacted
+from tocsin.core.codec import CODEC, CodecError, from_micros
+from tocsin.core.labels import Labels
+from tocsin.journal import RecordsCompacted, StoredRecord
 
 __all__ = [
     "CLOSE_FELL_BEHIND",
     "DEFAULT_BUFFER",
     "DEFAULT_PING_INTERVAL",
+    "DEFAULT_WRITES_PER_SECOND",
+    "FRAMES_EXTENSION",
     "STATIC_DIR",
     "EventFilter",
+    "FrameWrites",
     "encode_event",
+    "encode_frame",
     "stream_routes",
+    "text_frame",
 ]
 
 log = logging.getLogger("tocsin.http.stream")
 
 DEFAULT_BUFFER = 10_000
 DEFAULT_PING_INTERVAL = 15.0
+#: Socket writes a second over all subscribers: each waits `subscribers / this` seconds
+#: between writes, so more subscribers means bigger writes, not more of them.
+DEFAULT_WRITES_PER_SECOND = 1_000.0
+#: The scope extension `FrameWrites` adds: an async callable taking bytes of whole frames.
+FRAMES_EXTENSION = "tocsin.websocket.frames"
 CLOSE_FELL_BEHIND = 4408
 CLOSE_BAD_QUERY = 4400
 CLOSE_COMPACTED = 4410
@@ -72,6 +98,7 @@ CLOSE_GOING_AWAY = 1001
 STATIC_DIR = Path(__file__).parent / "static"
 
 _MAX_FILTERS = 32
+_CHUNK = 2_000  # journal records per read when catching up
 _BEARER_PROTOCOL = "bearer."
 
 
@@ -97,34 +124,111 @@ class EventFilter:
 
 def encode_event(msg: BusMessage) -> str:
     """One stream message: the shape of `tocsin journal replay --format jsonl`."""
-    ts = from_micros(msg.ts).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _encode(msg).decode()
+
+
+def _encode(msg: BusMessage) -> bytes:
+    # What orjson.dumps(..., default=str) of `to_jsonable(event)` gives, byte for byte
+    # (pinned by a test over every event type), at a quarter of the cost: orjson walks the
+    # event itself, asking `_jsonable` only for attrs instances, label sets and durations,
+    # and the timestamp is formatted once per millisecond.
+    ms = msg.ts // 1000
+    ts = _last_ts[0]  # one tuple, swapped whole: journal catch-up encodes in threads too
+    if ts[0] != ms:
+        iso = from_micros(msg.ts).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        ts = _last_ts[0] = (ms, iso)
+    event = msg.event
     body = {
         "seq": msg.seq,
-        "ts": ts,
-        "type": msg.event.TYPE,
-        "version": msg.event.VERSION,
-        "data": to_jsonable(msg.event),
+        "ts": ts[1],
+        "type": event.TYPE,
+        "version": event.VERSION,
+        "data": event,
     }
-    return orjson.dumps(body, default=str).decode()
+    return orjson.dumps(body, default=_jsonable, option=orjson.OPT_UTC_Z)
 
 
-class _EncodedCache:
-    """The last `size` events as encoded text, by seq: a hundred subscribers cost one
-    encoding per event, not a hundred. (One cache per app, so per runtime: seqs are unique
-    within it.)"""
+_last_ts: list[tuple[int, str]] = [(-1, "")]
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
-    def __init__(self, size: int = 20_000) -> None:
-        self.size = size
-        self._texts: dict[int, str] = {}
 
-    def encode(self, msg: BusMessage) -> str:
-        text = self._texts.get(msg.seq)
-        if text is None:
-            text = encode_event(msg)
-            if len(self._texts) >= self.size:
-                del self._texts[next(iter(self._texts))]  # the oldest (insertion order)
-            self._texts[msg.seq] = text
-        return text
+def _jsonable(obj: Any) -> Any:
+    """orjson's fallback: cattrs' default unstructuring with `to_jsonable`'s hooks."""
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls)) if attrs.has(cls) else ()
+    if names:
+        return {name: getattr(obj, name) for name in names}
+    if isinstance(obj, Labels):
+        return obj.to_dict()
+    if isinstance(obj, timedelta):
+        return obj.total_seconds()
+    return str(obj)
+
+
+def encode_frame(msg: BusMessage) -> bytes:
+    """One stream message as a ready-made websocket text frame (see `FrameWrites`)."""
+    return text_frame(_encode(msg))
+
+
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, final websocket text frame (RFC 6455 section 5.2), as a server sends it."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65_536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
+def _frame_text(frame: bytes) -> str:
+    """The message a `text_frame` carries."""
+    n = frame[1]
+    return frame[2 if n < 126 else 4 if n == 126 else 10 :].decode()
+
+
+class FrameWrites:
+    """ASGI middleware that lets the stream write many ready-made frames in one go.
+
+    ASGI has one `websocket.send` per message, and under Hypercorn each one costs a trip
+    through the protocol stack and a socket write (about 0.1 ms here): a hundred subscribers
+    times thousands of events a second is more than a core. Under Hypercorn this middleware
+    puts a `FRAMES_EXTENSION` callable in a websocket's scope extensions that hands bytes
+    holding whole frames to the connection, below wsproto, behind the same lock as
+    Hypercorn's own writes (so its pongs and close frames land between ours, never inside).
+    Frames written this way are plain uncompressed text frames, valid whatever extensions the
+    handshake agreed on (RFC 7692 section 6). Elsewhere it adds nothing and the stream falls
+    back to one `websocket.send` per message; what clients receive is the same.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            write = _hypercorn_frame_writer(send)
+            if write is not None:
+                scope["extensions"] = {**(scope.get("extensions") or {}), FRAMES_EXTENSION: write}
+        await self.app(scope, receive, send)
+
+
+def _hypercorn_frame_writer(send: Send) -> Callable[[bytes], Awaitable[None]] | None:
+    try:
+        from hypercorn.protocol.events import Data
+        from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
+    except ImportError:  # pragma: no cover - another server, or a Hypercorn that moved these
+        return None
+    stream = getattr(send, "__self__", None)
+    if not isinstance(stream, WSStream):
+        return None
+
+    async def write(data: bytes) -> None:
+        if stream.closed or stream.state is not ASGIWebsocketState.CONNECTED:
+            raise WebSocketDisconnect(1006, "the connection is closed")
+        await stream.send(Data(stream_id=stream.stream_id, data=data))
+
+    return write
 
 
 class _Refused(Exception):
@@ -183,10 +287,11 @@ def stream_routes(
     *,
     buffer: int = DEFAULT_BUFFER,
     ping_interval: float = DEFAULT_PING_INTERVAL,
+    writes_per_second: float = DEFAULT_WRITES_PER_SECOND,
     static_dir: Path = STATIC_DIR,
 ) -> list[BaseRoute]:
     """The stream's websocket route and the dashboard's static routes."""
-    cache = _EncodedCache()
+    shared = SharedStream(encode_frame, capacity=buffer)
 
     def authenticate(ws: WebSocket) -> Principal:
         authorization, _ = _credentials(ws)
@@ -213,33 +318,93 @@ def stream_routes(
             await _close(ws, exc.code, exc.reason)
             return
         start = rt.world.applied_seq if since is None else since
-        lock = trio.Lock()
-        last = start
+        write, joins = _writer(ws)
+        name = f"ws:{principal.name}"
+        last = start  # the last seq this client has gone past, sent or filtered out
         outcome: tuple[int, str] = (CLOSE_GOING_AWAY, "the daemon is stopping")
 
-        async def send(text: str) -> None:
-            async with lock:
-                await ws.send_text(text)
+        def keep(msgs: Sequence[BusMessage], frames: list[bytes]) -> list[bytes]:
+            if wanted.everything and not wanted.groups:
+                return frames
+            return [f for m, f in zip(msgs, frames, strict=True) if wanted.wants(m)]
 
-        async def pump(cancel: Callable[[], None]) -> None:
+        async def ping() -> None:
+            await write([text_frame(orjson.dumps({"type": "ping", "last_seq": last}))], None)
+
+        async def catch_up(feed: Feed) -> None:
+            """From the journal up to what the feed holds, decoded and encoded in a worker
+            thread, one write per chunk."""
+            nonlocal last
+            next_ping = trio.current_time() + ping_interval
+            records: Iterator[StoredRecord] | None = None
+            while last < feed.low:
+                if feed.broken is not None:
+                    raise feed.broken
+                fresh = records is None
+                if records is None:
+                    records = rt.journal.read(after=last)
+                upto = feed.head  # applied, so durable: all of it is in the journal
+                msgs, frames, seen, done = await trio.to_thread.run_sync(_read_chunk, records, upto)
+                if done:
+                    records = None  # reopened from `last` next time
+                if frames := keep(msgs, frames):
+                    await write(frames, None)
+                if seen > last:
+                    last = seen
+                elif done and fresh:
+                    last = max(last, upto)  # the journal holds nothing in (last, upto]
+                if trio.current_time() >= next_ping:
+                    await ping()
+                    next_ping = trio.current_time() + ping_interval
+
+        async def follow(feed: Feed) -> None:
+            """Live, from the feed: each write takes everything new since the last one."""
             nonlocal last, outcome
-            name = f"ws:{principal.name}"
+            next_ping = trio.current_time() + ping_interval
+            with feed.follow(last) as cursor:
+                while True:
+                    msgs, frames, behind = feed.take(cursor)
+                    if feed.broken is not None:
+                        raise feed.broken
+                    if msgs:
+                        kept = keep(msgs, frames)
+                        if kept is frames:  # the whole range: as the others got it
+                            await write(frames, feed.joined(msgs, frames) if joins else None)
+                        elif kept:
+                            await write(kept, None)
+                        last = msgs[-1].seq
+                    if behind:
+                        log.warning(
+                            "stream subscriber %s fell behind at seq %d: cut off", name, last
+                        )
+                        outcome = (CLOSE_FELL_BEHIND, f"fell behind; resume with since={last}")
+                        return
+                    if trio.current_time() >= next_ping:
+                        await ping()
+                        next_ping = trio.current_time() + ping_interval
+                    if msgs:
+                        # Lower priority than ingest: at most `writes_per_second` writes a
+                        # second over all subscribers, so more subscribers (or more events)
+                        # make bigger writes, not more of them. On a shared beat, so that
+                        # subscribers wake together and share one joined copy.
+                        beat = feed.users / writes_per_second
+                        await trio.sleep_until((trio.current_time() // beat + 1) * beat)
+                    else:
+                        with trio.move_on_at(next_ping):
+                            await feed.wait_beyond(cursor.seq)
+
+        async def serve(cancel: Callable[[], None]) -> None:
+            nonlocal outcome
             try:
-                async for msg in stream_events(rt, start, name=name, buffer=buffer):
-                    if wanted.wants(msg):
-                        await send(cache.encode(msg))
-                    last = msg.seq
+                with shared.attach(rt) as feed:
+                    await catch_up(feed)
+                    await follow(feed)
             except SubscriberFellBehind:
                 log.warning("stream subscriber %s fell behind at seq %d: cut off", name, last)
                 outcome = (CLOSE_FELL_BEHIND, f"fell behind; resume with since={last}")
             except RecordsCompacted as exc:
                 outcome = (CLOSE_COMPACTED, _reason(f"since={start} is gone: {exc}"))
             cancel()
-
-        async def pinger() -> None:
-            while True:
-                await trio.sleep(ping_interval)
-                await send(orjson.dumps({"type": "ping", "last_seq": last}).decode())
 
         async def reader(cancel: Callable[[], None]) -> None:
             nonlocal outcome
@@ -250,15 +415,15 @@ def stream_routes(
                     cancel()
                     return
 
+        gone = False
         try:
             async with trio.open_nursery() as nursery:
                 cancel = nursery.cancel_scope.cancel
-                nursery.start_soon(pump, cancel)
-                nursery.start_soon(pinger)
+                nursery.start_soon(serve, cancel)
                 nursery.start_soon(reader, cancel)
-        except (WebSocketDisconnect, OSError, RuntimeError):
-            return  # the client went away mid-send
-        if outcome[0]:
+        except* (WebSocketDisconnect, OSError, RuntimeError, trio.BrokenResourceError):
+            gone = True  # the client went away mid-send
+        if outcome[0] and not gone:
             await _close(ws, *outcome)
 
     async def index(_request: object) -> Response:
@@ -269,6 +434,53 @@ def stream_routes(
         Route("/", index, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(directory=static_dir, check_dir=False), name="static"),
     ]
+
+
+#: Sends frames; the second argument, when given, is the first already joined.
+_Write = Callable[[list[bytes], bytes | None], Awaitable[None]]
+
+
+def _writer(ws: WebSocket) -> tuple[_Write, bool]:
+    """How this connection sends frames, and whether it takes them joined: all in one write
+    when `FrameWrites` is in front of the app, else one ASGI message each."""
+    send_frames = (ws.scope.get("extensions") or {}).get(FRAMES_EXTENSION)
+    if send_frames is not None:
+
+        async def write_joined(frames: list[bytes], joined: bytes | None = None) -> None:
+            await send_frames(b"".join(frames) if joined is None else joined)
+
+        return write_joined, True
+
+    async def write_each(frames: list[bytes], _joined: bytes | None = None) -> None:
+        for frame in frames:
+            await ws.send_text(_frame_text(frame))
+
+    return write_each, False
+
+
+def _read_chunk(
+    records: Iterator[StoredRecord], upto: int
+) -> tuple[list[BusMessage], list[bytes], int, bool]:
+    """Up to `_CHUNK` records with seq <= `upto`, decoded and encoded (run in a worker thread):
+    (messages, frames, the last seq gone past or 0, whether `records` is done with: exhausted,
+    or it yielded one past `upto`)."""
+    msgs: list[BusMessage] = []
+    frames: list[bytes] = []
+    seen = 0
+    count = 0
+    for rec in itertools.islice(records, _CHUNK):
+        count += 1
+        if rec.seq > upto:
+            return msgs, frames, seen, True  # the rest is in the feed
+        seen = rec.seq
+        try:
+            event = CODEC.decode(rec.type, rec.version, rec.payload)
+        except CodecError:
+            continue  # a record this Tocsin cannot read: skipped, not fatal
+        msg = BusMessage(rec.seq, rec.ts, event)
+        msgs.append(msg)
+        frames.append(encode_frame(msg))
+    return msgs, frames, seen, count < _CHUNK or seen >= upto
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
