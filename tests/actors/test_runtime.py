@@ -9,7 +9,8 @@ import trio
 import trio.testing
 
 from tocsin.actors.dispatcher import DispatcherFull
-from tocsin.actors.runtime import RuntimeSettings
+from tocsin.actors.runtime import Rules, RuntimeSettings
+from tocsin.config import load_text
 from tocsin.core.codec import CODEC
 from tocsin.core.events import (
     ActorRestarted,
@@ -344,3 +345,72 @@ async def test_without_a_resend_the_grace_ends_in_a_resolution(runtime, clock, a
         await sleep_until(clock, T0 + 20 * MIN)
         assert [r[2] for r in rec.log()] == ["all alerts resolved"]
         assert rec.sent[0][0] >= T0 + 15 * MIN  # not before the 5-minute grace
+
+
+async def test_an_ingest_round_records_every_group_it_touches_in_one_append(
+    runtime, store, autojump_clock
+):
+    async with runtime() as (rt, _):
+        before = rt.journal.statistics()
+        # No checkpoint in between: the dispatcher finds all five batches queued, one round.
+        replies = [
+            rt.dispatcher.submit_nowait([firing(f"Alert{i}", instance=str(j)) for j in range(3)])
+            for i in range(5)
+        ]
+        for reply in replies:
+            assert len(await reply.wait()) == 4  # its group opened, its three alerts
+        after = rt.journal.statistics()
+        assert after.batches == before.batches + 1
+        assert after.records_appended == before.records_appended + 20
+        assert len(rt.world.groups) == 5 and len(rt.registry) == 5
+
+
+async def test_a_group_wait_0_flush_goes_to_disk_with_its_alerts_and_notifies_at_once(
+    runtime, store, autojump_clock
+):
+    async with runtime() as (rt, rec):
+        rec.deliver = False  # no delivery records: the journal holds only the round
+        before = rt.journal.statistics().batches
+        await rt.ingest([firing(severity="critical")])  # ESCALATING: group_wait 0
+        # One append for the alert and its flush, and the notification requested already:
+        # no second fsync, no timer.
+        assert rt.journal.statistics().batches == before + 1
+        types = [type(e).__name__ for e in journal_events(store)]
+        assert types[:3] == ["GroupOpened", "AlertReceived", "GroupFlushed"]
+        assert "NotificationRequested" in types
+        assert [why for _, _, why, _ in rec.log()] == ["first notification"] * len(rec.sent)
+        assert rec.sent
+
+
+async def test_a_flush_in_the_round_sees_the_inhibiting_alert_of_the_same_round(
+    runtime, store, autojump_clock
+):
+    config = load_text(
+        """
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 0s
+receivers:
+  - name: default
+inhibit_rules:
+  - source_matchers: ['severity="critical"']
+    target_matchers: ['severity="warning"']
+    equal: [alertname]
+""",
+        env={},
+    )
+    rules = Rules(config.routing, config.inhibit_rules, dict(config.time_intervals))
+    async with runtime(rules=rules, router=None) as (rt, rec):
+        critical = firing("Disk", severity="critical")
+        warning = firing("Disk", severity="warning")
+        await rt.ingest([critical, warning])
+        [flushed] = [e for e in journal_events(store) if isinstance(e, GroupFlushed)]
+        assert [(m.fingerprint, m.kind.value) for m in flushed.mutes] == [
+            (warning.fingerprint, "inhibited")
+        ]
+        assert [e.firing for _, e in rec.sent] == [(critical.fingerprint,)]
+        # ...and the preview left nothing behind: the index holds the critical alert only.
+        assert rt.inhibition is not None
+        assert rt.inhibition.index.check(warning.labels).muted
+        assert not rt.inhibition.index.check(firing("Other", severity="warning").labels).muted
