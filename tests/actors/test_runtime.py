@@ -9,7 +9,7 @@ import trio
 import trio.testing
 
 from tocsin.actors.dispatcher import DispatcherFull
-from tocsin.actors.runtime import Rules, RuntimeSettings
+from tocsin.actors.runtime import Rules, RuntimeSettings, recover_world
 from tocsin.config import load_text
 from tocsin.core.codec import CODEC
 from tocsin.core.events import (
@@ -414,3 +414,18 @@ inhibit_rules:
         assert rt.inhibition is not None
         assert rt.inhibition.index.check(warning.labels).muted
         assert not rt.inhibition.index.check(firing("Other", severity="warning").labels).muted
+
+
+async def test_the_world_rebuilt_from_the_journal_equals_the_live_one_after_rounds(
+    runtime, clock, store, autojump_clock
+):
+    async with runtime() as (rt, _):
+        # New groups flushed in their round (critical: group_wait 0), a group waiting for
+        # group_wait, several groups per round, a resolution dated in the past.
+        await rt.ingest([firing(severity="critical"), firing("Slow", instance="a")])
+        await rt.ingest([firing("Slow", instance="b"), firing("Other", severity="critical")])
+        await sleep_until(clock, T0 + 1 * MIN)
+        await rt.ingest([firing("Other", severity="critical", ends=T0 + 30 * SEC)])
+        await sleep_until(clock, T0 + 7 * MIN)
+        assert {gid("Boom"), gid("Slow")} <= set(rt.world.groups)
+        assert recover_world(rt.journal).to_snapshot() == rt.world.to_snapshot()
