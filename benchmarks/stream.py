@@ -14,8 +14,14 @@ does not take the daemon's CPU. Each event counts with the delay of the oldest n
 the read that brought it (an upper bound). A client is done when it has the last seq
 ingested or was cut off.
 
+On a small machine the clients' process slows ingest by being there: it takes CPU (and
+shared core resources) the daemon would have had. So each round also runs a control: ingest
+beside a child that only burns as much CPU as the clients' process took. The drop against
+the control is the stream's own cost; the drop against the baseline is what this machine
+sees with its clients on board.
+
 Prints, per round: the ingest rate without and with subscribers, the drop (target: at most
-10 %), the delay from an event's journal timestamp to its arrival at a subscriber (p50 / p99 /
+10 %), the control and the drop against it, the delay from an event's journal timestamp to its arrival at a subscriber (p50 / p99 /
 max, over every event at every subscriber) and the events each subscriber got (min / max of
 the expected); then the range over the rounds.
 
@@ -30,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,8 +92,9 @@ async def _ingest(rt, batches: int, batch: int, tag: str) -> float:  # type: ign
     return batches * batch / (time.perf_counter() - started)
 
 
-async def _phase(args: argparse.Namespace, subscribers: int) -> dict[str, Any]:
-    """One fresh runtime: warm up, then ingest with `subscribers` clients reading."""
+async def _phase(args: argparse.Namespace, subscribers: int, spin: float = 0.0) -> dict[str, Any]:
+    """One fresh runtime: warm up, then ingest with `subscribers` clients reading, or with a
+    child process that only burns `spin` of a core (the control)."""
     config = load_text(CONFIG, env={})
     with tempfile.TemporaryDirectory(prefix="tocsin-bench-stream-") as tmp:
         async with (
@@ -101,20 +109,20 @@ async def _phase(args: argparse.Namespace, subscribers: int) -> dict[str, Any]:
                 app.add_middleware(FrameWrites)
                 framed = True
             stop = trio.Event()
-            result: dict[str, Any] = {"frame_writes": framed}
+            result: dict[str, Any] = {"frame_writes": framed, "spin": spin}
             async with trio.open_nursery() as nursery:
                 url = await nursery.start(serve_http, app, "127.0.0.1:0", stop.wait)
                 await _ingest(rt, max(1, args.batches // 10), args.batch, "warm")
                 since = rt.world.applied_seq
                 child = None
-                if subscribers:
+                if subscribers or spin:
+                    stream_url = url.replace("http://", "ws://") + f"/api/v1/stream?since={since}"
                     # Popen returns at once; its output is read in a worker thread below.
                     child = subprocess.Popen(  # noqa: ASYNC220
                         [
                             sys.executable,
                             __file__,
-                            "--child",
-                            url.replace("http://", "ws://") + f"/api/v1/stream?since={since}",
+                            *(["--spin", str(spin)] if spin else ["--child", stream_url]),
                             "--subscribers",
                             str(subscribers),
                         ],
@@ -144,25 +152,34 @@ async def _phase(args: argparse.Namespace, subscribers: int) -> dict[str, Any]:
                         )
                     finally:
                         child.kill()  # a no-op once it has exited
-                    result |= json.loads(out)
+                    if subscribers:
+                        result |= json.loads(out)
                 stop.set()
     return result
 
 
 async def _run(args: argparse.Namespace) -> None:
     drops: list[float] = []
+    own: list[float] = []
     p99s: list[float] = []
     for r in range(1, args.rounds + 1):
         base = await _phase(args, 0)
         loaded = await _phase(args, args.subscribers)
+        control = await _phase(args, 0, spin=max(0.01, min(1.0, loaded["child_cpu"])))
         drop = 100 * (1 - loaded["rate"] / base["rate"])
         drops.append(drop)
+        own.append(100 * (1 - loaded["rate"] / control["rate"]))
         p99s.append(loaded["p99"])
         mode = "one write per batch" if loaded["frame_writes"] else "one ASGI message per event"
         print(f"round {r} ({mode})")
         print(f"  ingest, no subscriber:      {base['rate']:>10,.0f} alerts/s")
         print(f"  ingest, {args.subscribers} subscribers:   {loaded['rate']:>10,.0f} alerts/s")
         print(f"  throughput drop:            {drop:>10.1f} %")
+        print(
+            f"  control: ingest beside a process burning {control['spin']:.2f} of a core "
+            f"(what the subscribers' process took): {control['rate']:,.0f} alerts/s; "
+            f"drop against it: {own[-1]:.1f} %"
+        )
         print(
             f"  journal → subscriber delay: p50 {loaded['p50']:.1f} ms, "
             f"p99 {loaded['p99']:.1f} ms, max {loaded['max']:.1f} ms "
@@ -185,8 +202,10 @@ async def _run(args: argparse.Namespace) -> None:
         sys.stdout.flush()
     if args.rounds > 1:
         print(
-            f"over {args.rounds} rounds: drop {min(drops):.1f} to {max(drops):.1f} %, "
-            f"p99 delay {min(p99s):.1f} to {max(p99s):.1f} ms"
+            f"over {args.rounds} rounds: drop {min(drops):.1f} to {max(drops):.1f} % "
+            f"(median {statistics.median(drops):.1f}), against the control {min(own):.1f} to "
+            f"{max(own):.1f} % (median {statistics.median(own):.1f}); p99 delay "
+            f"{min(p99s):.1f} to {max(p99s):.1f} ms"
         )
 
 
@@ -328,6 +347,21 @@ async def _subscribers(url: str, count: int) -> None:
     )
 
 
+def _spin(share: float) -> None:
+    """Burn `share` of a core, 10 ms at a time, until stdin closes (the control's child)."""
+    import threading
+
+    done = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    print("ready", flush=True)
+    deadline = time.perf_counter() + CHILD_TIMEOUT
+    while not done.is_set() and time.perf_counter() < deadline:
+        busy_until = time.perf_counter() + 0.01 * share
+        while time.perf_counter() < busy_until:
+            pass
+        time.sleep(0.01 * (1 - share))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--subscribers", type=int, default=100)
@@ -336,8 +370,11 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--frame-writes", action="store_true")
     p.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--spin", type=float, help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.child:
+    if args.spin:
+        _spin(args.spin)
+    elif args.child:
         trio.run(_subscribers, args.child, args.subscribers)
     else:
         trio.run(_run, args)

@@ -99,9 +99,11 @@ async def test_one_bus_subscription_and_one_encoding_serve_every_consumer(runtim
         assert rt.bus.statistics()["subscribers"] == 0  # the last one out ends it
         seqs = list(range(start + 1, rt.world.applied_seq + 1))
         assert encoded == seqs
-        for msgs, data in got:
-            assert [m.seq for m in msgs] == seqs
-            assert data == [str(s).encode() for s in seqs]
+        for batch in got:
+            assert batch.seqs == seqs
+            assert batch.data == [str(s).encode() for s in seqs]
+            assert set(batch.types) <= {"alert.received", "group.opened"}
+            assert None not in batch.groups
 
 
 async def test_a_cursor_that_falls_behind_gets_its_buffers_worth_then_is_cut_off(
@@ -115,16 +117,16 @@ async def test_a_cursor_that_falls_behind_gets_its_buffers_worth_then_is_cut_off
             with feed.follow(start) as keeping_up:
                 await rt.ingest([firing("One")])
                 await trio.testing.wait_all_tasks_blocked()
-                msgs, _, behind = feed.take(keeping_up)
-                assert msgs and not behind
+                new, behind = feed.take(keeping_up)
+                assert new.seqs and not behind
                 # A burst of more than 5 events while `slow` takes nothing.
                 await rt.ingest([firing(f"Burst{i}") for i in range(10)])
                 await trio.testing.wait_all_tasks_blocked()
-                msgs, data, behind = feed.take(slow)
+                new, behind = feed.take(slow)
                 assert behind
-                assert [m.seq for m in msgs] == list(range(start + 1, start + 6))
-                assert data == [str(m.seq).encode() for m in msgs]
-                _, _, behind = feed.take(keeping_up)  # idle through the burst too
+                assert new.seqs == list(range(start + 1, start + 6))
+                assert new.data == [str(seq).encode() for seq in new.seqs]
+                _, behind = feed.take(keeping_up)  # idle through the burst too
                 assert behind
         # The feed keeps a bounded tail: what is older is for the journal to serve.
         assert rt.world.applied_seq - feed.low <= 2 * 5

@@ -31,7 +31,7 @@ import bisect
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import trio
 
@@ -42,13 +42,42 @@ from tocsin.journal import StoredRecord
 if TYPE_CHECKING:
     from tocsin.actors.runtime import Runtime
 
-__all__ = ["Cursor", "Encoder", "Feed", "SharedStream", "stream_events"]
+__all__ = ["Batch", "Cursor", "Encoder", "Feed", "SharedStream", "stream_events"]
 
 _CHUNK = 2_000
 _FEED_BUS_BUFFER = 65_536
 
 #: Turns an event into what consumers send (for the websocket: a ready-made frame).
 Encoder = Callable[[BusMessage], bytes]
+
+
+class Batch(NamedTuple):
+    """Consecutive events as a feed holds them: parallel lists of their seq, type tag, group
+    id (None for events of no group) and encoding. No event objects: a feed keeps thousands
+    of these alive, and plain ints, strings and bytes cost the garbage collector nothing."""
+
+    seqs: list[int]
+    types: list[str]
+    groups: list[str | None]
+    data: list[bytes]
+
+    def part(self, start: int, stop: int | None = None) -> Batch:
+        """The events from index `start` to `stop`."""
+        key = slice(start, stop)
+        return Batch(self.seqs[key], self.types[key], self.groups[key], self.data[key])
+
+    @classmethod
+    def empty(cls) -> Batch:
+        return cls([], [], [], [])
+
+    @classmethod
+    def of(cls, msgs: list[BusMessage], data: list[bytes]) -> Batch:
+        return cls(
+            [m.seq for m in msgs],
+            [m.event.TYPE for m in msgs],
+            [getattr(m.event, "group_id", None) for m in msgs],
+            data,
+        )
 
 
 async def stream_events(
@@ -99,7 +128,7 @@ class Cursor:
 
     def __init__(self, seq: int) -> None:
         self.seq = seq
-        self.cut: tuple[list[BusMessage], list[bytes]] | None = None
+        self.cut: Batch | None = None
 
 
 class Feed:
@@ -132,19 +161,17 @@ class Feed:
         self.broken: SubscriberFellBehind | None = None
         self._sub = sub
         self._encode = encode
-        self._msgs: list[BusMessage] = []
-        self._data: list[bytes] = []
+        self._held = Batch.empty()
         self._cursors: set[Cursor] = set()
         self._changed = trio.Event()
         self._joined: tuple[tuple[int, int], bytes] = ((0, 0), b"")
 
-    def after(self, seq: int) -> tuple[list[BusMessage], list[bytes]]:
-        """The held events with seq > `seq`, and their encodings. Empty when `seq` is below
-        `low` (those events are no longer held: read the journal) or at `head`."""
+    def after(self, seq: int) -> Batch:
+        """The held events with seq > `seq`. Empty when `seq` is below `low` (those events
+        are no longer held: read the journal) or at `head`."""
         if seq < self.low or seq >= self.head:
-            return [], []
-        i = bisect.bisect_right(self._msgs, seq, key=_seq_of)
-        return self._msgs[i:], self._data[i:]
+            return Batch.empty()
+        return self._held.part(bisect.bisect_right(self._held.seqs, seq))
 
     @contextmanager
     def follow(self, seq: int) -> Iterator[Cursor]:
@@ -158,22 +185,21 @@ class Feed:
         finally:
             self._cursors.discard(cursor)
 
-    def take(self, cursor: Cursor) -> tuple[list[BusMessage], list[bytes], bool]:
+    def take(self, cursor: Cursor) -> tuple[Batch, bool]:
         """What is new for `cursor`, and whether it fell behind (then this is its last take)."""
         if cursor.cut is not None:
-            msgs, data = cursor.cut
-            return msgs, data, True
-        msgs, data = self.after(cursor.seq)
-        if msgs:
-            cursor.seq = msgs[-1].seq
-        return msgs, data, False
+            return cursor.cut, True
+        new = self.after(cursor.seq)
+        if new.seqs:
+            cursor.seq = new.seqs[-1]
+        return new, False
 
-    def joined(self, msgs: list[BusMessage], data: list[bytes]) -> bytes:
-        """`data` (what `take` gave) in one piece. Consumers that wake together take the same
-        range, so the last one is kept: they share one copy instead of making one each."""
-        key = (msgs[0].seq, msgs[-1].seq)
+    def joined(self, batch: Batch) -> bytes:
+        """`batch.data` in one piece. Consumers that wake together take the same range, so
+        the last one is kept: they share one copy instead of making one each."""
+        key = (batch.seqs[0], batch.seqs[-1])
         if self._joined[0] != key:
-            self._joined = (key, b"".join(data))
+            self._joined = (key, b"".join(batch.data))
         return self._joined[1]
 
     async def wait_beyond(self, seq: int) -> None:
@@ -196,21 +222,24 @@ class Feed:
         finally:
             self._notify()
 
-    def _append(self, batch: list[BusMessage]) -> None:
-        self._msgs += batch
-        self._data += [self._encode(msg) for msg in batch]
-        self.head = head = batch[-1].seq
+    def _append(self, msgs: list[BusMessage]) -> None:
+        held, encode = self._held, self._encode
+        held.seqs.extend(m.seq for m in msgs)
+        held.types.extend(m.event.TYPE for m in msgs)
+        held.groups.extend(getattr(m.event, "group_id", None) for m in msgs)
+        held.data.extend(encode(m) for m in msgs)
+        self.head = head = msgs[-1].seq
         capacity = self.capacity
         for cursor in self._cursors:
             if cursor.cut is None and head - cursor.seq > capacity:
-                msgs, data = self.after(cursor.seq)
-                cursor.cut = msgs[:capacity], data[:capacity]
+                cursor.cut = self.after(cursor.seq).part(0, capacity)
         # Every uncut cursor is within the last `capacity` events; trim in large steps, so
         # amortised O(1) per event.
-        excess = len(self._msgs) - capacity
+        excess = len(held.seqs) - capacity
         if excess >= capacity:
-            self.low = self._msgs[excess - 1].seq
-            del self._msgs[:excess], self._data[:excess]
+            self.low = held.seqs[excess - 1]
+            for column in held:
+                del column[:excess]
         self._notify()
 
     def _notify(self) -> None:
@@ -254,10 +283,6 @@ class SharedStream:
         feed = Feed(rt, sub, self.encode, self.capacity, close=stack.close)
         rt.nursery.start_soon(feed.run)
         return feed
-
-
-def _seq_of(msg: BusMessage) -> int:
-    return msg.seq
 
 
 def _drain(sub: Subscription) -> list[BusMessage]:

@@ -57,7 +57,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tocsin.actors.bus import BusMessage, SubscriberFellBehind
-from tocsin.actors.stream import Feed, SharedStream
+from tocsin.actors.stream import Batch, Feed, SharedStream
 from tocsin.adapters.http.auth import Principal
 from tocsin.adapters.http.context import ApiContext
 from tocsin.adapters.http.errors import ApiError
@@ -114,12 +114,19 @@ class EventFilter:
         self.everything = not types
 
     def wants(self, msg: BusMessage) -> bool:
-        event = msg.event
-        if self.groups and getattr(event, "group_id", None) not in self.groups:
+        return self.wants_kind(msg.event.TYPE, getattr(msg.event, "group_id", None))
+
+    def wants_kind(self, tag: str, group: str | None) -> bool:
+        """Whether an event with type `tag` in `group` passes."""
+        if self.groups and group not in self.groups:
             return False
-        if self.everything or event.TYPE in self.exact:
+        if self.everything or tag in self.exact:
             return True
-        return self.pattern is not None and self.pattern.match(event.TYPE) is not None
+        return self.pattern is not None and self.pattern.match(tag) is not None
+
+    @property
+    def passes_all(self) -> bool:
+        return self.everything and not self.groups
 
 
 def encode_event(msg: BusMessage) -> str:
@@ -323,10 +330,15 @@ def stream_routes(
         last = start  # the last seq this client has gone past, sent or filtered out
         outcome: tuple[int, str] = (CLOSE_GOING_AWAY, "the daemon is stopping")
 
-        def keep(msgs: Sequence[BusMessage], frames: list[bytes]) -> list[bytes]:
-            if wanted.everything and not wanted.groups:
-                return frames
-            return [f for m, f in zip(msgs, frames, strict=True) if wanted.wants(m)]
+        def keep(batch: Batch) -> list[bytes]:
+            if wanted.passes_all:
+                return batch.data
+            wants = wanted.wants_kind
+            return [
+                frame
+                for tag, group, frame in zip(batch.types, batch.groups, batch.data, strict=True)
+                if wants(tag, group)
+            ]
 
         async def ping() -> None:
             await write([text_frame(orjson.dumps({"type": "ping", "last_seq": last}))], None)
@@ -344,10 +356,10 @@ def stream_routes(
                 if records is None:
                     records = rt.journal.read(after=last)
                 upto = feed.head  # applied, so durable: all of it is in the journal
-                msgs, frames, seen, done = await trio.to_thread.run_sync(_read_chunk, records, upto)
+                batch, seen, done = await trio.to_thread.run_sync(_read_chunk, records, upto)
                 if done:
                     records = None  # reopened from `last` next time
-                if frames := keep(msgs, frames):
+                if frames := keep(batch):
                     await write(frames, None)
                 if seen > last:
                     last = seen
@@ -363,16 +375,16 @@ def stream_routes(
             next_ping = trio.current_time() + ping_interval
             with feed.follow(last) as cursor:
                 while True:
-                    msgs, frames, behind = feed.take(cursor)
+                    new, behind = feed.take(cursor)
                     if feed.broken is not None:
                         raise feed.broken
-                    if msgs:
-                        kept = keep(msgs, frames)
-                        if kept is frames:  # the whole range: as the others got it
-                            await write(frames, feed.joined(msgs, frames) if joins else None)
-                        elif kept:
-                            await write(kept, None)
-                        last = msgs[-1].seq
+                    if new.seqs:
+                        frames = keep(new)
+                        if frames is new.data:  # the whole range: as the others got it
+                            await write(frames, feed.joined(new) if joins else None)
+                        elif frames:
+                            await write(frames, None)
+                        last = new.seqs[-1]
                     if behind:
                         log.warning(
                             "stream subscriber %s fell behind at seq %d: cut off", name, last
@@ -382,7 +394,7 @@ def stream_routes(
                     if trio.current_time() >= next_ping:
                         await ping()
                         next_ping = trio.current_time() + ping_interval
-                    if msgs:
+                    if new.seqs:
                         # Lower priority than ingest: at most `writes_per_second` writes a
                         # second over all subscribers, so more subscribers (or more events)
                         # make bigger writes, not more of them. On a shared beat, so that
@@ -458,12 +470,10 @@ def _writer(ws: WebSocket) -> tuple[_Write, bool]:
     return write_each, False
 
 
-def _read_chunk(
-    records: Iterator[StoredRecord], upto: int
-) -> tuple[list[BusMessage], list[bytes], int, bool]:
+def _read_chunk(records: Iterator[StoredRecord], upto: int) -> tuple[Batch, int, bool]:
     """Up to `_CHUNK` records with seq <= `upto`, decoded and encoded (run in a worker thread):
-    (messages, frames, the last seq gone past or 0, whether `records` is done with: exhausted,
-    or it yielded one past `upto`)."""
+    (the batch, the last seq gone past or 0, whether `records` is done with: exhausted, or it
+    yielded one past `upto`)."""
     msgs: list[BusMessage] = []
     frames: list[bytes] = []
     seen = 0
@@ -471,7 +481,7 @@ def _read_chunk(
     for rec in itertools.islice(records, _CHUNK):
         count += 1
         if rec.seq > upto:
-            return msgs, frames, seen, True  # the rest is in the feed
+            return Batch.of(msgs, frames), seen, True  # the rest is in the feed
         seen = rec.seq
         try:
             event = CODEC.decode(rec.type, rec.version, rec.payload)
@@ -480,7 +490,7 @@ def _read_chunk(
         msg = BusMessage(rec.seq, rec.ts, event)
         msgs.append(msg)
         frames.append(encode_frame(msg))
-    return msgs, frames, seen, count < _CHUNK or seen >= upto
+    return Batch.of(msgs, frames), seen, count < _CHUNK or seen >= upto
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
