@@ -140,3 +140,13 @@ def test_replaying_the_encoded_events_rebuilds_the_live_state(policy, script):
     assert len(ids) == len(set(ids))
     if d.events:
         assert d.state.phase is not Phase.EMPTY
+
+
+def test_the_early_flush_cache_follows_an_alert_that_arrives_again():
+    # An alert that started long before it arrived makes the first flush due on arrival; if it
+    # arrives again, changed, before that flush, the cached arrival time must move with it.
+    d = Driver(POLICY)
+    d.receive(alert("x", starts=d.now - 60 * MIN))
+    assert next_deadline(d.state) == d.now
+    d.receive(alert("x", starts=d.now - 60 * MIN, summary="worse"), at=d.now + SEC)
+    assert next_deadline(d.state) == next_deadline(d.state.copy()) == d.now

@@ -18,7 +18,7 @@ import hashlib
 import heapq
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -90,14 +90,20 @@ class Derived:
     cost O(log n), not O(n). Never compared, never snapshotted: `None` means "recompute".
 
     `firing` counts the firing alerts; `expiry` is a heap of (ends_at, fingerprint) whose
-    stale entries (refreshed, resolved or dropped alerts) are discarded when they surface.
+    stale entries (refreshed, resolved or dropped alerts) are discarded when they surface;
+    `early` is `GroupState.early_arrival()` (`UNKNOWN`: recompute), which a group that has not
+    flushed yet asks for on every deadline.
     """
 
-    __slots__ = ("expiry", "firing")
+    __slots__ = ("early", "expiry", "firing")
 
     def __init__(self) -> None:
         self.firing: int | None = None
         self.expiry: list[tuple[datetime, str]] | None = None
+        self.early: datetime | object | None = UNKNOWN
+
+
+UNKNOWN: Final = object()
 
 
 @attrs.frozen
@@ -183,6 +189,27 @@ class GroupState:
             heapq.heappop(heap)  # stale: the alert moved on; dropping it changes no answer
         return None
 
+    def early_arrival(self) -> datetime | None:
+        """The earliest arrival of an alert that had started more than group_wait before it
+        arrived (Alertmanager then flushes at once), or None."""
+        d = self.derived
+        early = d.early
+        if early is UNKNOWN:
+            gw = self.policy.group_wait if self.policy is not None else None
+            early = d.early = (
+                None
+                if gw is None
+                else min(
+                    (
+                        a.received_at
+                        for a in self.alerts.values()
+                        if a.alert.starts_at is not None and a.alert.starts_at + gw < a.received_at
+                    ),
+                    default=None,
+                )
+            )
+        return early  # type: ignore[return-value]
+
     def firing_fingerprints(self) -> list[str]:
         return sorted(fp for fp, a in self.alerts.items() if a.resolved_at is None)
 
@@ -232,6 +259,12 @@ def _received(s: GroupState, e: AlertReceived) -> None:
         d.firing += 1
     if d.expiry is not None and a.ends_at is not None:
         heapq.heappush(d.expiry, (a.ends_at, fp))
+    early = d.early
+    if early is not UNKNOWN:
+        if before is not None or s.policy is None:
+            d.early = UNKNOWN  # an arrival time changed: recompute when next asked
+        elif a.starts_at is not None and a.starts_at + s.policy.group_wait < e.at:
+            d.early = e.at if early is None or e.at < early else early  # type: ignore[operator]
     if e.change is not e.change.UPDATED and s.dirty_since is None:
         s.dirty_since = e.at
 
@@ -266,6 +299,8 @@ def _flushed(s: GroupState, e: GroupFlushed) -> None:
     s.dirty_since = None
     for fp in e.resolved:
         s.alerts.pop(fp, None)
+    if e.resolved:
+        s.derived.early = UNKNOWN
     s.quiet = e.outcome is FlushOutcome.ALL_MUTED
     s.last_mutes = e.mutes
     if e.outcome is FlushOutcome.NOTIFIED:

@@ -488,11 +488,8 @@ def _flush_deadline(s: GroupState) -> datetime | None:
     gw = s.policy.group_wait
     if s.flushed_at is None:
         due = s.opened_at + gw
-        for a in s.alerts.values():
-            started = a.alert.starts_at
-            if started is not None and started + gw < a.received_at < due:
-                due = a.received_at
-        return due
+        early = s.early_arrival()  # kept incrementally: this runs on every wake of the group
+        return early if early is not None and early < due else due
     candidates: list[datetime] = []
     if s.dirty_since is not None:
         candidates.append(_tick_after(s, s.dirty_since))
