@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,7 +14,7 @@ from tocsin.adapters.http.routes_alerts import alert_routes
 from tocsin.adapters.http.routes_heartbeats import heartbeat_routes
 from tocsin.adapters.http.routes_ops import ops_routes
 from tocsin.adapters.http.routes_silences import silence_routes
-from tocsin.adapters.http.routes_stream import stream_routes
+from tocsin.adapters.http.routes_stream import FrameWrites, stream_routes
 from tocsin.adapters.http.routes_tocsin import tocsin_routes
 
 __all__ = ["build_app"]
@@ -49,4 +50,6 @@ def build_app(ctx: ApiContext) -> Starlette:
     return Starlette(
         routes=routes,
         exception_handlers={404: _http_error, 405: _http_error},
+        # The stream writes batches of ready-made frames where the server allows it.
+        middleware=[Middleware(FrameWrites)],
     )
