@@ -101,6 +101,8 @@ class InhibitionTracker:
         self.index = InhibitionIndex(rules)
         self._sources = tuple(rule.source_matchers for rule in rules)
         self._firing_in: dict[str, set[str]] = {}  # source alert -> groups it fires in
+        if not rules:  # nothing can inhibit: spare a pass over every alert (restart time)
+            return
         for gid, state in world.groups.items():
             for fp, alert in state.alerts.items():
                 if alert.firing:
