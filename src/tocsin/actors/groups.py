@@ -25,7 +25,9 @@ When its episode is over (resolved, or never opened), nobody holds the group and
 empty, the actor closes its mailbox, leaves the registry and ends. A message sent in that
 instant meets a closed mailbox; the registry then starts a fresh actor for it.
 
-Mailboxes are bounded: a busy group makes its senders wait (backpressure), never drops.
+Mailboxes are bounded: a busy group makes its senders wait (backpressure), never drops. They
+are a list and a parked task (`Mailbox`), not a trio memory channel: with a group per alert,
+a channel pair was 2 KB of every group's memory.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from tocsin.core.lifecycle import (
 if TYPE_CHECKING:
     from tocsin.actors.runtime import Runtime
 
-__all__ = ["Envelope", "GroupRegistry", "Reply", "request_notifications"]
+__all__ = ["Envelope", "GroupRegistry", "Mailbox", "Reply", "request_notifications"]
 
 log = logging.getLogger("tocsin.groups")
 
@@ -105,13 +107,95 @@ def request_notifications(rt: Runtime, events: Sequence[GroupEvent]) -> None:
             notifier.request(ev, state)
 
 
+class Mailbox:
+    """A group actor's bounded mailbox: a list and at most one waiting receiver.
+
+    A trio memory channel pair costs about 2 KB; with a group per alert that was a fifth of
+    each group's memory (benchmarks/runtime.py), for a mailbox that only ever carries the odd
+    ack or resolve. Same semantics where the actors rely on them: `send` waits while full
+    (backpressure), and raises `trio.ClosedResourceError` once closed; `receive` and `send`
+    are checkpoints; a message handed over is never lost to a cancellation.
+    """
+
+    __slots__ = ("_closed", "_items", "_receiver", "_size", "_space")
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: list[Envelope] | None = None  # made on first use: most never get one
+        self._receiver: trio.lowlevel.Task | None = None
+        self._space: trio.Event | None = None  # set when a full mailbox gets room
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._items) if self._items else 0
+
+    async def send(self, item: Envelope) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            if self._closed:
+                raise trio.ClosedResourceError("the actor's mailbox is closed")
+            if len(self) < self._size:
+                break
+            if self._space is None:
+                self._space = trio.Event()
+            await self._space.wait()
+        if self._items is None:
+            self._items = []
+        self._items.append(item)
+        receiver = self._receiver
+        if receiver is not None:
+            self._receiver = None
+            trio.lowlevel.reschedule(receiver)
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    def receive_nowait(self) -> Envelope:
+        """The oldest message; `trio.WouldBlock` when there is none."""
+        if not self._items:
+            raise trio.WouldBlock
+        return self._pop()
+
+    def _pop(self) -> Envelope:
+        item = self._items.pop(0)  # type: ignore[union-attr]
+        space = self._space
+        if space is not None:
+            self._space = None
+            space.set()
+        return item
+
+    async def receive(self) -> Envelope:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._items:
+            item = self._pop()
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return item
+        if self._closed:
+            raise trio.EndOfChannel
+        # No exception is raised and kept while waiting: an idle actor waits here for good,
+        # and a live WouldBlock with its traceback cost ~0.6 KB per group.
+        self._receiver = trio.lowlevel.current_task()
+        await trio.lowlevel.wait_task_rescheduled(self._abort)
+        return self._pop()  # woken by a send: its message is there
+
+    def _abort(self, _: object) -> trio.lowlevel.Abort:
+        self._receiver = None
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    def close(self) -> None:
+        """Refuse further sends. Only the actor closes it, and only when it is empty."""
+        self._closed = True
+        space = self._space
+        if space is not None:
+            self._space = None
+            space.set()
+
+
 class _Actor:
     """The registry's handle on a running actor: its mailbox, and its wait while it has one."""
 
-    __slots__ = ("send", "waiting")
+    __slots__ = ("mailbox", "waiting")
 
-    def __init__(self, send: trio.MemorySendChannel[Envelope]) -> None:
-        self.send = send
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
         self.waiting: trio.CancelScope | None = None
 
 
@@ -193,36 +277,31 @@ class GroupRegistry:
         mailbox is full."""
         while True:
             actor = self._actors.get(group_id)
-            chan = actor.send if actor is not None else self.start(group_id)
+            mailbox = actor.mailbox if actor is not None else self.start(group_id)
             try:
-                await chan.send(envelope)
+                await mailbox.send(envelope)
                 return
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
+            except trio.ClosedResourceError:
                 # The actor ended between lookup and send: start a new one.
                 found = self._actors.get(group_id)
-                if found is not None and found.send is chan:
+                if found is not None and found.mailbox is mailbox:
                     del self._actors[group_id]
 
-    def start(self, group_id: str) -> trio.MemorySendChannel[Envelope]:
-        send, receive = trio.open_memory_channel[Envelope](self._mailbox_size)
-        actor = self._actors[group_id] = _Actor(send)
+    def start(self, group_id: str) -> Mailbox:
+        mailbox = Mailbox(self._mailbox_size)
+        actor = self._actors[group_id] = _Actor(mailbox)
         self.started += 1
-        self._nursery.start_soon(self._run, group_id, actor, receive, name=f"group {group_id}")
-        return send
-
-    async def _run(
-        self, group_id: str, actor: _Actor, receive: trio.MemoryReceiveChannel[Envelope]
-    ) -> None:
-        rt = self._rt
-        runner = GroupActor(rt, group_id, actor, receive, lambda: self._retire(group_id, actor))
-        await rt.supervise(f"group {group_id}", runner.run)
+        runner = GroupActor(self._rt, group_id, actor, lambda: self._retire(group_id, actor))
+        name = f"group {group_id}"
+        self._nursery.start_soon(self._rt.supervise, name, runner.run, name=name)
+        return mailbox
 
     def _retire(self, group_id: str, actor: _Actor) -> bool:
         """End the actor if nobody holds the group and its mailbox is empty. Runs without
         yielding, so no message or decision slips in between the check and the close."""
-        if group_id in self._held or actor.send.statistics().current_buffer_used:
+        if group_id in self._held or len(actor.mailbox):
             return False
-        actor.send.close()
+        actor.mailbox.close()
         if self._actors.get(group_id) is actor:
             del self._actors[group_id]
         self._rt.world.forget_if_idle(group_id)
@@ -235,13 +314,12 @@ class GroupActor:
         rt: Runtime,
         group_id: str,
         handle: _Actor,
-        mailbox: trio.MemoryReceiveChannel[Envelope],
         retire: Callable[[], bool],
     ) -> None:
         self.rt = rt
         self.group_id = group_id
         self.handle = handle
-        self.mailbox = mailbox
+        self.mailbox = handle.mailbox
         self.retire = retire
 
     async def run(self) -> None:
