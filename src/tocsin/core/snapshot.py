@@ -78,17 +78,17 @@ def encode_world_fields(world_fields: dict[str, Any], groups: dict[str, GroupSta
     out: dict[str, Any] = {}
     for gid, g in groups.items():
         d = _unstructure_shell(g)
-        rows: list[list[Any]] = []
+        rows: list[tuple[Any, ...]] = []
         append = rows.append
         for st in g.alerts.values():
             a = st.alert
             labels = a.labels
             reason = st.resolve_reason
             append(
-                [
-                    list(map(sid, flat(labels.items()))),
+                (  # tuples of atoms: the collector stops tracking them, lists it walks
+                    tuple(map(sid, flat(labels.items()))),
                     labels.fingerprint_hex,
-                    list(map(sid, flat(a.annotations.items()))),
+                    tuple(map(sid, flat(a.annotations.items()))),
                     us(a.starts_at),
                     us(a.ends_at),
                     sid(a.generator_url),
@@ -96,7 +96,7 @@ def encode_world_fields(world_fields: dict[str, Any], groups: dict[str, GroupSta
                     us(st.ends_at),
                     us(st.resolved_at),
                     None if reason is None else reason.value,
-                ]
+                )
             )
         d["alerts"] = rows
         out[gid] = d
