@@ -97,8 +97,13 @@ def test_serves_the_api_and_an_accepted_batch_survives_sigterm():
 
 
 def test_the_default_config_logs_its_log_only_channels():
-    with running_tocsin(None, env={"SLACK_WEBHOOK_URL": ""}) as t:
+    with running_tocsin(None, env={"SLACK_WEBHOOK_URL": "", "SMTP_HOST": ""}) as t:
         assert "SLACK_WEBHOOK_URL is not set); it will only log what it would send" in t.log()
+        alert = {"labels": {"alertname": "DiskFull", "severity": "critical"}}
+        assert t.client.post("/api/v2/alerts", json=[alert]).status_code == 200
+        # What each would have sent, named by its destination (email has none to name).
+        t.wait_log("would send to slack #alerts-critical (receiver critical, first notification)")
+        t.wait_log("would send to email (receiver critical, first notification)")
 
 
 def test_reload_by_sighup_and_by_post_keeps_the_old_config_when_the_new_one_is_bad():

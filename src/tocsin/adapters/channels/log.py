@@ -41,9 +41,8 @@ class LogChannel:
     async def deliver(self, n: Notification) -> Receipt:
         r = self.kit.renderer.render(self.kit.data(n), channel=self.stands_for, fmt="text")
         log.info(
-            "would send to %s %s (receiver %s, %s): %s — %s%s",
-            self.stands_for,
-            self.where or "",
+            "would send to %s (receiver %s, %s): %s — %s%s",
+            f"{self.stands_for} {self.where}" if self.where else self.stands_for,
             n.receiver,
             n.reason,
             r.title,
