@@ -14,8 +14,7 @@ Batches of 64 and more are then sent a second time to the same server ("re-sent"
 alerts again, as Prometheus re-sends every firing alert about once a minute.
 
 Then POST -> notified latency with group_wait 0, one alert at a time (`--probes` of them):
-until the server's webhook reaches a local sink (for a Tocsin whose webhook channel is not
-wired, until its log channel prints `would notify ...` on stderr; the output says which).
+until the server's webhook reaches a local sink, measured the same way for both servers.
 
 The load generator is plain sockets in threads (pre-built requests, minimal response parsing),
 so it costs the servers as little as it can; it shares the 2 cores with the server under test.
