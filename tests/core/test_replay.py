@@ -9,7 +9,7 @@ import attrs
 import pytest
 
 from tocsin.core.codec import CODEC, UnknownEventType, to_micros
-from tocsin.core.replay import fold, gc_paused
+from tocsin.core.replay import fold, gc_paused, rebuild
 from tocsin.core.world import World
 
 from .lifecycle_harness import MIN, T0, Driver, alert
@@ -75,3 +75,34 @@ def test_gc_paused_restores_the_collector():
         assert not gc.isenabled()  # it was off before: stays off
     finally:
         gc.enable()
+
+
+@attrs.frozen
+class Snap:
+    seq: int
+    ts: int
+    payload: Any
+
+
+class Source:
+    def __init__(self, recs: list[Rec], snap: Snap | None) -> None:
+        self.recs, self.snap = recs, snap
+
+    def load_snapshot(self) -> Snap | None:
+        return self.snap
+
+    def read(self, after: int = 0) -> list[Rec]:
+        return [r for r in self.recs if r.seq > after]
+
+
+def test_rebuild_starts_from_the_snapshot_unless_it_is_after_the_moment():
+    recs = _records()
+    whole = fold(World(), recs)
+    half = len(recs) // 2
+    snap = Snap(half, recs[half - 1].ts, fold(World(), recs[:half]).to_snapshot())
+    assert rebuild(Source(recs, snap)) == whole
+    # The snapshot is what counts up to its seq: records before it are not read again.
+    assert rebuild(Source(recs[half:], snap)) == whole
+    bound = recs[0].ts
+    early = Snap(snap.seq, bound + 1, snap.payload)  # stamped after the moment: not used
+    assert rebuild(Source(recs, early), until_us=bound) == fold(World(), recs, until_us=bound)

@@ -54,7 +54,7 @@ from tocsin.core.lifecycle import (
     Unacknowledge,
     decide,
 )
-from tocsin.core.replay import fold, gc_paused
+from tocsin.core.replay import gc_paused, rebuild
 from tocsin.core.routing import RoutingTree
 from tocsin.core.silences import decide_expire, decide_set
 from tocsin.core.timeintervals import TimeInterval
@@ -150,11 +150,7 @@ def recover_world(journal: Journal) -> World:
     The collector is paused while it runs and what it built is frozen out of its way after:
     the daemon's state lives for the process's life (`core.replay.gc_paused`)."""
     with gc_paused(freeze=True):
-        snap = journal.load_snapshot()
-        world = World.from_snapshot(snap.payload) if snap is not None else World()
-        after = snap.seq if snap is not None else 0
-        world.applied_seq = after
-        return fold(world, journal.read(after=after))
+        return rebuild(journal)
 
 
 class Runtime:

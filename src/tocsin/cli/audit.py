@@ -34,7 +34,7 @@ from tocsin.core.events import (
     Unacknowledged,
 )
 from tocsin.core.group_state import GroupState, Phase
-from tocsin.core.replay import fold, gc_paused
+from tocsin.core.replay import gc_paused, rebuild
 from tocsin.core.silences import silence_state
 from tocsin.core.world import World
 from tocsin.journal import JournalReader, StoredRecord
@@ -59,16 +59,8 @@ def world_at(reader: JournalReader, at_us: int | None) -> World:
     """The whole state as of `at_us` (None: now). Starts from the newest snapshot that is not
     newer than `at_us` when there is one. Raises `RecordsCompacted` when the moment lies
     before what retention kept."""
-    snap = reader.load_snapshot()
-    if snap is not None and (at_us is None or snap.ts <= at_us):
-        world = World.from_snapshot(snap.payload)
-        world.applied_seq = snap.seq
-    else:
-        world = World()
     with gc_paused():
-        return fold(
-            world, reader.read(after=world.applied_seq), until_us=at_us, skip_undecodable=True
-        )
+        return rebuild(reader, until_us=at_us, skip_undecodable=True)
 
 
 def _iso(t: datetime | None) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from tocsin.core.codec import CODEC, Codec, CodecError
 from tocsin.core.world import World
 
-__all__ = ["RecordLike", "fold", "gc_paused"]
+__all__ = ["RecordLike", "fold", "gc_paused", "rebuild"]
 
 
 class RecordLike(Protocol):
@@ -30,6 +30,22 @@ class RecordLike(Protocol):
     def version(self) -> int: ...
     @property
     def payload(self) -> Any: ...
+
+
+class SnapshotLike(Protocol):
+    @property
+    def seq(self) -> int: ...
+    @property
+    def ts(self) -> int: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+
+
+class Source(Protocol):
+    """Where the records come from: the journal, or its read-only reader."""
+
+    def load_snapshot(self) -> SnapshotLike | None: ...
+    def read(self, after: int = 0) -> Iterable[RecordLike]: ...
 
 
 @contextmanager
@@ -85,3 +101,23 @@ def fold(
             continue
         apply(rec.seq, ev)
     return world
+
+
+def rebuild(
+    source: Source, *, until_us: int | None = None, skip_undecodable: bool = False
+) -> World:
+    """The world from `source`: its newest snapshot (if not stamped after `until_us`), then
+    every later record up to `until_us` (`fold`). Raises what reading raises, e.g. the
+    journal's `RecordsCompacted` when the moment lies before what retention kept."""
+    snap = source.load_snapshot()
+    if snap is not None and (until_us is None or snap.ts <= until_us):
+        world = World.from_snapshot(snap.payload)
+        world.applied_seq = snap.seq
+    else:
+        world = World()
+    return fold(
+        world,
+        source.read(after=world.applied_seq),
+        until_us=until_us,
+        skip_undecodable=skip_undecodable,
+    )
