@@ -40,7 +40,7 @@ from tocsin.actors.eventlog import TRANSIENT
 from tocsin.actors.groups import Reply, request_notifications
 from tocsin.actors.ports import Router, RouteTarget
 from tocsin.core.events import AlertData, AlertReceived, AlertResolved, GroupEvent, GroupOpened
-from tocsin.core.group_state import GroupState, evolve, group_id_for
+from tocsin.core.group_state import GroupState, arrived_late, evolve, group_id_for
 from tocsin.core.labels import Labels
 from tocsin.core.lifecycle import FlushDue, ReceiveAlerts, decide, due_commands
 
@@ -319,8 +319,7 @@ def _may_flush_at_once(state: GroupState, events: Sequence[GroupEvent], now: dat
             never_flushed
             and wait is not None
             and isinstance(ev, AlertReceived)
-            and ev.alert.starts_at is not None
-            and ev.alert.starts_at + wait < now
+            and arrived_late(ev.alert, wait, now)
         ):
             return True
     return False

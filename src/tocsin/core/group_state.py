@@ -17,7 +17,7 @@ import enum
 import hashlib
 import heapq
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import attrs
@@ -45,7 +45,16 @@ from tocsin.core.events import (
 )
 from tocsin.core.labels import EMPTY_LABELS, Labels
 
-__all__ = ["AckInfo", "AlertState", "Derived", "GroupState", "Phase", "evolve", "group_id_for"]
+__all__ = [
+    "AckInfo",
+    "AlertState",
+    "Derived",
+    "GroupState",
+    "Phase",
+    "arrived_late",
+    "evolve",
+    "group_id_for",
+]
 
 
 class Phase(enum.StrEnum):
@@ -83,6 +92,12 @@ class AlertState:
     @property
     def firing(self) -> bool:
         return self.resolved_at is None
+
+
+def arrived_late(alert: AlertData, group_wait: timedelta, received_at: datetime) -> bool:
+    """The alert had started more than group_wait before it arrived: Alertmanager then
+    flushes a group that has not flushed yet at once instead of waiting group_wait."""
+    return alert.starts_at is not None and alert.starts_at + group_wait < received_at
 
 
 class Derived:
@@ -203,7 +218,7 @@ class GroupState:
                     (
                         a.received_at
                         for a in self.alerts.values()
-                        if a.alert.starts_at is not None and a.alert.starts_at + gw < a.received_at
+                        if arrived_late(a.alert, gw, a.received_at)
                     ),
                     default=None,
                 )
@@ -263,7 +278,7 @@ def _received(s: GroupState, e: AlertReceived) -> None:
     if early is not UNKNOWN:
         if before is not None or s.policy is None:
             d.early = UNKNOWN  # an arrival time changed: recompute when next asked
-        elif a.starts_at is not None and a.starts_at + s.policy.group_wait < e.at:
+        elif arrived_late(a, s.policy.group_wait, e.at):
             d.early = e.at if early is None or e.at < early else early  # type: ignore[operator]
     if e.change is not e.change.UPDATED and s.dirty_since is None:
         s.dirty_since = e.at
