@@ -156,10 +156,7 @@ class Mailbox:
 
     def _pop(self) -> Envelope:
         item = self._items.pop(0)  # type: ignore[union-attr]
-        space = self._space
-        if space is not None:
-            self._space = None
-            space.set()
+        self._wake_senders()
         return item
 
     async def receive(self) -> Envelope:
@@ -180,13 +177,17 @@ class Mailbox:
         self._receiver = None
         return trio.lowlevel.Abort.SUCCEEDED
 
-    def close(self) -> None:
-        """Refuse further sends. Only the actor closes it, and only when it is empty."""
-        self._closed = True
+    def _wake_senders(self) -> None:
+        """Let senders waiting for room look again (room was made, or the mailbox closed)."""
         space = self._space
         if space is not None:
             self._space = None
             space.set()
+
+    def close(self) -> None:
+        """Refuse further sends. Only the actor closes it, and only when it is empty."""
+        self._closed = True
+        self._wake_senders()
 
 
 class _Actor:
