@@ -35,32 +35,9 @@ from typing import Any
 
 import httpx
 
-TOKEN = "bench-secret"
-CONFIG = f"""\
-route:
-  receiver: ops-log
-  group_by: [alertname]
-  group_wait: 0s
-  routes:
-    - matchers: ['severity="critical"']
-      receiver: oncall-log
-receivers:
-  - name: ops-log
-  - name: oncall-log
-tocsin:
-  auth:
-    tokens:
-      - {{name: bench, token: {TOKEN}, roles: [admin]}}
-"""
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.integration.dashboard_page import CHROMIUM_ARGS, CONFIG, TOKEN
+
 TIMEOUT = 60.0
 BATCH = 100
 

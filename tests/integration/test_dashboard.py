@@ -19,36 +19,9 @@ from typing import Any
 import pytest
 
 from ..adapters.running_tocsin import RunningTocsin, running_tocsin
+from .dashboard_page import CHROMIUM, CHROMIUM_ARGS, CONFIG, TOKEN
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-TOKEN = "dashboard-secret"
-CONFIG = f"""\
-route:
-  receiver: ops-log
-  group_by: [alertname]
-  group_wait: 0s
-  routes:
-    - matchers: ['severity="critical"']
-      receiver: oncall-log
-receivers:
-  - name: ops-log
-  - name: oncall-log
-tocsin:
-  auth:
-    tokens:
-      - {{name: alice, token: {TOKEN}, roles: [admin]}}
-"""
 
 
 def _chromium() -> str:
