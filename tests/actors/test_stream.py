@@ -142,3 +142,24 @@ async def test_a_feed_started_again_begins_at_the_head(runtime, autojump_clock):
         with shared.attach(rt) as second:
             assert second is not first
             assert second.low == second.head == rt.world.applied_seq
+
+
+async def test_a_subscription_drains_what_waits_then_ends_at_receive():
+    from datetime import UTC, datetime
+
+    from tocsin.actors.bus import EventBus
+    from tocsin.core.events import ConfigLoaded
+
+    T0 = datetime(2026, 1, 1, tzinfo=UTC)
+    bus = EventBus()
+    with bus.subscribe("drainer", size=2) as sub:
+        assert sub.drain() == []
+        for seq in (1, 2):
+            bus.publish(seq, 0, ConfigLoaded("sha", "file", T0))
+        assert [m.seq for m in sub.drain()] == [1, 2]
+        bus.publish(3, 0, ConfigLoaded("sha", "file", T0))
+        bus.publish(4, 0, ConfigLoaded("sha", "file", T0))
+        bus.publish(5, 0, ConfigLoaded("sha", "file", T0))  # one more than it holds: cut off
+        assert [m.seq for m in sub.drain()] == [3, 4]  # what it held, no exception
+        with pytest.raises(SubscriberFellBehind):
+            await sub.receive()

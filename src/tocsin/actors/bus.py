@@ -72,6 +72,18 @@ class Subscription:
                 raise self.fell_behind from None
             raise
 
+    def drain(self) -> list[BusMessage]:
+        """Every message already waiting, without a checkpoint per message (a consumer that
+        takes bursts: one `receive` to wait, then `drain`). Never raises: the end of the
+        subscription shows at the next `receive`."""
+        out: list[BusMessage] = []
+        receive_nowait = self._receive.receive_nowait
+        while True:
+            try:
+                out.append(receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return out
+
     def __aiter__(self) -> Subscription:
         return self
 

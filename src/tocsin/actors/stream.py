@@ -213,7 +213,7 @@ class Feed:
         try:
             while True:
                 batch = [await sub.receive()]
-                batch += _drain(sub)
+                batch += sub.drain()
                 self._append(batch)
         except SubscriberFellBehind as exc:
             self.broken = exc
@@ -223,11 +223,11 @@ class Feed:
             self._notify()
 
     def _append(self, msgs: list[BusMessage]) -> None:
-        held, encode = self._held, self._encode
-        held.seqs.extend(m.seq for m in msgs)
-        held.types.extend(m.event.TYPE for m in msgs)
-        held.groups.extend(getattr(m.event, "group_id", None) for m in msgs)
-        held.data.extend(encode(m) for m in msgs)
+        held, new = self._held, Batch.of(msgs, list(map(self._encode, msgs)))
+        held.seqs.extend(new.seqs)
+        held.types.extend(new.types)
+        held.groups.extend(new.groups)
+        held.data.extend(new.data)
         self.head = head = msgs[-1].seq
         capacity = self.capacity
         for cursor in self._cursors:
@@ -283,16 +283,3 @@ class SharedStream:
         feed = Feed(rt, sub, self.encode, self.capacity, close=stack.close)
         rt.nursery.start_soon(feed.run)
         return feed
-
-
-def _drain(sub: Subscription) -> list[BusMessage]:
-    """What is already waiting in `sub`, without a checkpoint per message."""
-    # Subscription offers only the awaiting `receive()`, one scheduler round per message;
-    # its channel's receive_nowait takes a whole burst at once.
-    channel = sub._receive
-    out: list[BusMessage] = []
-    while True:
-        try:
-            out.append(channel.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel):
-            return out
