@@ -447,32 +447,47 @@ def test_alertmanager_sends_what_tocsin_renders(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("TZ", "UTC")
     http, smtp = HTTPSink(), SMTPSink()
     t = _templates()
+
+    def keys() -> dict[str, Data]:
+        """The notifications Alertmanager's webhook received so far, by their rendered key."""
+        out = {}
+        for _, payload in http.posts("/webhook"):
+            data = Data.from_json(payload)
+            out[t.render(KEY, data)] = data
+        return out
+
+    def all_delivered() -> bool:
+        # Every notification goes to each integration of the one receiver.
+        sent = len(http.posts("/webhook"))
+        return (
+            len(http.posts("/slack/")) == sent * len(SLACK_CONFIGS)
+            and len(http.posts("/pagerduty")) == sent
+            and len(smtp.messages) == sent * len(EMAIL_CONFIGS)
+        )
+
+    firing = {"CorpusCPU/firing/1/0", "CorpusDisk/firing/2/1"}
     with http.running(), smtp.running(), running_alertmanager(_config(http, smtp)) as am:
         now = datetime.now(UTC).replace(microsecond=0)
         am.client.post("/api/v2/alerts", json=_alerts(now, resolve_disk=False)).raise_for_status()
-        _wait_for("the firing notifications", lambda: len(http.posts("/webhook")) >= 2, am.log)
+        _wait_for("the firing notifications", lambda: firing <= set(keys()), am.log)
         am.client.post("/api/v2/alerts", json=_alerts(now, resolve_disk=True)).raise_for_status()
-        expected_slack = 3 * len(SLACK_CONFIGS)
         _wait_for(
             "every notification",
-            lambda: (
-                len(http.posts("/webhook")) >= 3
-                and len(http.posts("/slack/")) >= expected_slack
-                and len(http.posts("/pagerduty")) >= 3
-                and len(smtp.messages) >= 3 * len(EMAIL_CONFIGS)
-            ),
+            lambda: "CorpusDisk/resolved/0/3" in keys() and all_delivered(),
             am.log,
         )
-        webhooks = [body for _, body in http.posts("/webhook")]
+        data_by_key = keys()
         slack_posts = http.posts("/slack/")
         pd_posts = [body for _, body in http.posts("/pagerduty")]
         mails = list(smtp.messages)
 
-    data_by_key: dict[str, Data] = {}
-    for payload in webhooks:
-        data = Data.from_json(payload)
-        data_by_key[t.render(KEY, data)] = data
-    assert sorted(data_by_key) == [
+    # Alertmanager flushes a group at once when its first alert started more than group_wait
+    # ago, which these have; its dispatcher may then flush before the batch's other alerts of
+    # the group are in (a race inside Alertmanager), and one partial CorpusDisk notification
+    # goes out first. That one is compared like the others; no other notification may appear.
+    partial = {k for k in data_by_key if k.startswith("CorpusDisk/firing/")} - firing
+    assert len(partial) <= 1, f"more than one early CorpusDisk notification: {sorted(partial)}"
+    assert sorted(set(data_by_key) - partial) == [
         "CorpusCPU/firing/1/0",
         "CorpusDisk/firing/2/1",
         "CorpusDisk/resolved/0/3",
