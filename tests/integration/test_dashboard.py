@@ -2,7 +2,9 @@
 
 The page loads, asks for a token once, goes live on the stream; an alert posted through the
 API appears without a reload within a second; Ack changes its state; the timeline shows the
-group's events; 1,000 groups render and filter. Every wait is a condition with a deadline.
+group's events; a row moves up and down as its group's severity changes, and leaves once the
+group's alerts all resolve; 1,000 groups render and filter. Every wait is a condition with a
+deadline.
 
 Set TOCSIN_DASHBOARD_SCREENSHOT=docs/dashboard.png to refresh the screenshot in the docs.
 """
@@ -13,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +159,122 @@ def test_live_groups_ack_and_timeline(tocsin: RunningTocsin, page: Any):
     page.reload()
     page.wait_for_selector('#conn[data-state="live"]', timeout=10_000)
     page.wait_for_selector('td.name a:text-is("DiskFull")', timeout=5_000)
+
+
+def _rows(page: Any) -> list[list[str]]:
+    """[name, severity, severity dot's title, alerts count] of every row, top to bottom."""
+    rows: list[list[str]] = page.eval_on_selector_all("#groups tbody tr", _ROWS_JS)
+    return rows
+
+
+_ROWS_JS = """rows => rows.map(tr => [
+    tr.querySelector('td.name a').textContent,
+    tr.dataset.severity,
+    tr.querySelector('td.sev').title,
+    tr.querySelector('td.count').textContent,
+])"""
+
+
+def _wait_rows(page: Any, expected: list[list[str]], what: str) -> None:
+    """Wait until the table shows exactly `expected` (see `_rows`), or fail saying what it shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            f"exp => JSON.stringify(({_ROWS_JS})([...document.querySelectorAll('#groups tbody tr')]))"
+            " === JSON.stringify(exp)",
+            arg=expected,
+            timeout=5_000,
+        )
+    except PlaywrightTimeout:
+        pytest.fail(f"{what}: wanted rows {expected}, the page shows {_rows(page)}", pytrace=False)
+
+
+def _dot_colour(page: Any, name: str) -> str:
+    colour: str = page.locator(f'tr:has(td.name a:text-is("{name}")) td.sev span').evaluate(
+        "span => getComputedStyle(span).backgroundColor"
+    )
+    return colour
+
+
+def _resolved(labels: dict[str, str]) -> dict[str, Any]:
+    """The alert with these labels, resolved a second ago."""
+    now = datetime.now(UTC)
+    return {
+        "labels": labels,
+        "startsAt": (now - timedelta(minutes=5)).isoformat(),
+        "endsAt": (now - timedelta(seconds=1)).isoformat(),
+    }
+
+
+def test_a_row_follows_its_groups_severity_and_leaves_once_resolved(
+    tocsin: RunningTocsin, page: Any
+):
+    page.add_init_script(f"localStorage.setItem('tocsin.token', '{TOKEN}')")
+    page.goto(tocsin.url + "/")
+    page.wait_for_selector('#conn[data-state="live"]', timeout=10_000)
+    page.evaluate("window.sameDocument = true")  # gone if the page reloads
+
+    # `team="payments"` routes before severity (see CONFIG), so Paging's alerts share one group
+    # whatever their severity, flushed every second. One group per POST, each awaited: opening
+    # times strictly increase, and the order within a severity (newest first) is known.
+    warning = {"alertname": "Paging", "team": "payments", "severity": "warning", "instance": "a"}
+    critical = {**warning, "severity": "critical", "instance": "b"}
+    posts = [
+        {"labels": warning},
+        _alert("HighLatency", severity="warning", service="api"),
+        _alert("QueueBacklog", severity="warning", service="worker"),
+        _alert("CertExpiring", severity="info", service="edge"),
+        _alert("DiskFull", severity="critical", service="db"),
+    ]
+    for n, alert in enumerate(posts, 1):
+        assert tocsin.client.post("/api/v2/alerts", json=[alert]).status_code == 200
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#groups tbody tr').length === {n}", timeout=5_000
+        )
+    before = [
+        ["DiskFull", "critical", "critical", "1"],
+        ["QueueBacklog", "warning", "warning", "1"],
+        ["HighLatency", "warning", "warning", "1"],
+        ["Paging", "warning", "warning", "1"],
+        ["CertExpiring", "info", "info", "1"],
+    ]
+    _wait_rows(page, before, "five groups, most severe first, then newest")
+    warning_colour = _dot_colour(page, "Paging")
+    critical_colour = _dot_colour(page, "DiskFull")
+    assert warning_colour != critical_colour
+
+    # A critical alert joins Paging's group: the row climbs above every warning group (below
+    # DiskFull, a newer critical group), red now.
+    assert tocsin.client.post("/api/v2/alerts", json=[{"labels": critical}]).status_code == 200
+    _wait_rows(
+        page,
+        [
+            ["DiskFull", "critical", "critical", "1"],
+            ["Paging", "critical", "critical", "2"],
+            ["QueueBacklog", "warning", "warning", "1"],
+            ["HighLatency", "warning", "warning", "1"],
+            ["CertExpiring", "info", "info", "1"],
+        ],
+        "Paging, critical now, above the warning groups",
+    )
+    assert _dot_colour(page, "Paging") == critical_colour
+
+    # The critical alert resolves (endsAt in the past): the group is warning again, and so is
+    # its row, back in its old place. (It counts 1/2 until the next flush notifies the
+    # resolution and drops the resolved alert from the group, then 1: the wait ends there.)
+    assert tocsin.client.post("/api/v2/alerts", json=[_resolved(critical)]).status_code == 200
+    _wait_rows(
+        page, before, "Paging back among the warning groups once its critical alert resolved"
+    )
+    assert _dot_colour(page, "Paging") == warning_colour
+
+    # Its last alert resolves: once that is notified the group ends, and its row leaves.
+    assert tocsin.client.post("/api/v2/alerts", json=[_resolved(warning)]).status_code == 200
+    _wait_rows(
+        page, [row for row in before if row[0] != "Paging"], "Paging gone once every alert resolved"
+    )
+    assert page.evaluate("window.sameDocument") is True, "the page reloaded"
 
 
 def test_a_thousand_groups_render_and_filter(tocsin: RunningTocsin, page: Any):

@@ -36,9 +36,26 @@ let bulkPending = false;
 let selected = null;
 
 // ---------------------------------------------------------------------------------- model
+// The group's `severity` label if it is grouped by it, else the most severe of its firing
+// alerts' (once none fires, of the last to resolve): a critical alert joining a warning group
+// makes the group critical, and its resolving makes it warning again. (The API lists alerts
+// by fingerprint, so the first alert's severity is no better than any other's.)
 function severityOf(g) {
-  const fromAlert = g.alerts && g.alerts.length ? g.alerts[0].labels.severity : undefined;
-  return (g.labels.severity || fromAlert || "").toLowerCase();
+  if (g.labels.severity) return g.labels.severity.toLowerCase();
+  const alerts = g.alerts || [];
+  let pool = alerts.filter((a) => a.firing);
+  if (!pool.length) {
+    const last = alerts.reduce((t, a) => (a.resolved_at > t ? a.resolved_at : t), "");
+    pool = alerts.filter((a) => a.resolved_at === last);
+  }
+  let best = "";
+  let bestRank = Infinity;
+  for (const a of pool) {
+    const sev = (a.labels.severity || "").toLowerCase();
+    const rank = SEVERITY_RANK[sev] ?? (sev ? 8 : 9); // an unknown severity still beats none
+    if (rank < bestRank) [best, bestRank] = [sev, rank];
+  }
+  return best;
 }
 
 function labelOf(g, ...names) {
