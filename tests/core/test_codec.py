@@ -94,6 +94,21 @@ def test_round_trip_through_msgpack(ev):
     assert CODEC.decode(tag, version, msgpack.unpackb(packed, raw=False)) == ev
 
 
+@pytest.mark.parametrize("change", list(AlertChange))
+def test_the_hand_written_alert_received_payload_is_what_cattrs_builds(change):
+    """`AlertReceived` is encoded by a hand-written hook on the ingest path; it must build the
+    very payload the generic, field-by-field unstructuring does (same keys, same values)."""
+    from cattrs.gen import make_dict_unstructure_fn
+
+    generic = make_dict_unstructure_fn(AlertReceived, CODEC._conv)
+    for ev in (ev for ev in _sample_events() if isinstance(ev, AlertReceived)):
+        ev = attrs.evolve(ev, change=change)
+        payload = CODEC.encode(ev)[2]
+        assert payload == generic(ev)
+        assert list(payload) == list(generic(ev))
+        assert type(payload["change"]) is str
+
+
 def test_every_event_class_has_a_unique_short_tag_and_a_version():
     assert len(EVENT_TYPES) == len({cls for cls in EVENT_TYPES.values()})
     for tag, cls in EVENT_TYPES.items():

@@ -28,7 +28,7 @@ from typing import Any
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from tocsin.core.events import EVENT_TYPES, AlertData, Event
+from tocsin.core.events import EVENT_TYPES, AlertData, AlertReceived, Event
 from tocsin.core.group_state import GroupState
 from tocsin.core.labels import Labels
 
@@ -115,6 +115,17 @@ def _unstructure_alert(a: AlertData) -> dict[str, Any]:
     }
 
 
+def _unstructure_received(ev: AlertReceived) -> dict[str, Any]:
+    # By hand, the payload cattrs would build (tested equal): one per new alert on the ingest
+    # path, where the generated function's per-field hook calls cost ~2 µs more.
+    return {
+        "group_id": ev.group_id,
+        "alert": _unstructure_alert(ev.alert),
+        "change": str.__str__(ev.change),
+        "at": to_micros(ev.at),
+    }
+
+
 def _structure_alert(d: Any, _type: Any) -> AlertData:
     # By hand: AlertData is most of what a journal holds, and this is replay's hot path.
     # The recorded fingerprint spares an FNV pass over every label set.
@@ -163,6 +174,7 @@ def _make_converter() -> cattrs.Converter:
     )
     conv.register_unstructure_hook(AlertData, _unstructure_alert)
     conv.register_structure_hook(AlertData, _structure_alert)
+    conv.register_unstructure_hook(AlertReceived, _unstructure_received)
     # A group's caches are derived from its alerts: never stored, rebuilt on first use.
     skip = override(omit=True)
     conv.register_unstructure_hook(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import ItemsView, Iterable, Iterator, Mapping
+from itertools import chain
 from typing import Final
 
 from fnv_c import fnv1a_64 as _fnv1a_64
@@ -30,6 +31,7 @@ __all__ = [
 
 _FNV_OFFSET64: Final = 14695981039346656037
 _SEPARATOR: Final = "\udcff"
+_chain = chain.from_iterable
 
 # Prometheus' classic label name rule (model.LabelNameRE), which Alertmanager 0.25 enforces.
 _LABEL_NAME_RE: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
@@ -74,11 +76,10 @@ def fingerprint_of(pairs: Iterable[tuple[str, str]]) -> int:
     written as the lone surrogate U+DCFF, which the `surrogateescape` encoder turns into the
     byte 0xff: one join and one encode for the whole set. (Valid labels hold no surrogates.)
     """
-    flat = [s for pair in pairs for s in pair]
+    flat = _SEPARATOR.join(_chain(pairs))
     if not flat:
         return _FNV_OFFSET64
-    data = (_SEPARATOR.join(flat) + _SEPARATOR).encode("utf-8", "surrogateescape")
-    fp: int = _fnv1a_64(data)
+    fp: int = _fnv1a_64((flat + _SEPARATOR).encode("utf-8", "surrogateescape"))
     return fp
 
 

