@@ -3,8 +3,8 @@
 The page loads, asks for a token once, goes live on the stream; an alert posted through the
 API appears without a reload within a second; Ack changes its state; the timeline shows the
 group's events; a row moves up and down as its group's severity changes, and leaves once the
-group's alerts all resolve; 1,000 groups render and filter. Every wait is a condition with a
-deadline.
+group's alerts all resolve, even when two answers about it cross; 1,000 groups render and
+filter. Every wait is a condition with a deadline.
 
 Set TOCSIN_DASHBOARD_SCREENSHOT=docs/dashboard.png to refresh the screenshot in the docs.
 """
@@ -275,6 +275,71 @@ def test_a_row_follows_its_groups_severity_and_leaves_once_resolved(
         page, [row for row in before if row[0] != "Paging"], "Paging gone once every alert resolved"
     )
     assert page.evaluate("window.sameDocument") is True, "the page reloaded"
+
+
+# Holds the page's next answer to GET /api/v1/groups/{id} (once the test sets holdNextGroup)
+# until the group's row has left the table, or 3 s have passed: answers that cross. `consumed`
+# turns true once the page has read the held answer (and so run what it does with it).
+_CROSSING_ANSWERS = r"""
+window.groupFetches = 0;
+window.held = null;
+const realFetch = window.fetch.bind(window);
+window.fetch = async (path, init) => {
+  if (!/^\/api\/v1\/groups\/[^/]+$/.test(path)) return realFetch(path, init);
+  window.groupFetches++;
+  try {
+    const response = await realFetch(path, init);
+    if (!window.holdNextGroup) return response;
+    window.holdNextGroup = false;
+    const held = (window.held = { status: response.status, consumed: false });
+    const body = await response.text();
+    await new Promise((resolve) => {
+      setTimeout(resolve, 3000);
+      const poll = () =>
+        document.querySelector("#groups tbody tr") ? requestAnimationFrame(poll) : resolve();
+      poll();
+    });
+    const late = new Response(body, { status: response.status, headers: response.headers });
+    const text = late.text.bind(late);
+    late.text = async () => {
+      const t = await text();
+      setTimeout(() => (held.consumed = true));
+      return t;
+    };
+    return late;
+  } finally {
+    window.groupFetches--;
+  }
+};
+"""
+
+
+def test_an_ended_groups_row_stays_gone_when_answers_cross(tocsin: RunningTocsin, page: Any):
+    page.add_init_script(f"localStorage.setItem('tocsin.token', '{TOKEN}')")
+    page.add_init_script(_CROSSING_ANSWERS)
+    page.goto(tocsin.url + "/")
+    page.wait_for_selector('#conn[data-state="live"]', timeout=10_000)
+    labels = {"alertname": "Ended", "team": "payments", "severity": "warning"}
+    assert tocsin.client.post("/api/v2/alerts", json=[{"labels": labels}]).status_code == 200
+    page.wait_for_selector('td.name a:text-is("Ended")', timeout=5_000)
+    page.wait_for_function("() => window.groupFetches === 0", timeout=5_000)
+
+    # A new summary (an event) makes the page fetch the group; that answer (still firing) is
+    # held while the alert resolves and the group ends, so a later fetch answers 404 first.
+    page.evaluate("window.holdNextGroup = true")
+    again = {"labels": labels, "annotations": {"summary": "still full"}}
+    assert tocsin.client.post("/api/v2/alerts", json=[again]).status_code == 200
+    page.wait_for_function("() => window.held !== null", timeout=5_000)
+    assert tocsin.client.post("/api/v2/alerts", json=[_resolved(labels)]).status_code == 200
+    page.wait_for_function(
+        "() => window.held.consumed && window.groupFetches === 0"
+        " && !document.querySelector('#groups tbody tr')",
+        timeout=10_000,
+    )
+    assert page.evaluate("window.held.status") == 200, "the held answer must be the stale one"
+    # Two frames on, a stale answer taken for news would have brought the row back.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert _rows(page) == []
 
 
 def test_a_thousand_groups_render_and_filter(tocsin: RunningTocsin, page: Any):

@@ -29,9 +29,9 @@ const order = []; // ids of the rows in tbody, in display order (see compare)
 const unplaced = new Set(); // ids of rows not (or no longer) in `order`: merged in next frame
 const changed = new Set(); // ids whose row must be (re)built
 const dirty = new Set(); // ids to fetch again
+const fetching = new Set(); // ids being fetched: one fetch per group at a time, see pump
 let filtersDirty = true;
 let frame = 0;
-let inflight = 0;
 let bulkPending = false;
 let selected = null;
 
@@ -143,17 +143,27 @@ async function pump() {
     if (dirty.size) pump();
     return;
   }
-  while (inflight < CONCURRENT_FETCHES && dirty.size) {
-    const id = dirty.values().next().value;
+  // A group already being fetched stays dirty until that fetch is back: two fetches of one
+  // group could answer out of order, and an older answer (say `resolved`) landing after a newer
+  // one (404, the group ended) would bring back a row that no later event removes.
+  while (fetching.size < CONCURRENT_FETCHES) {
+    let id;
+    for (const d of dirty) {
+      if (!fetching.has(d)) {
+        id = d;
+        break;
+      }
+    }
+    if (id === undefined) return;
     dirty.delete(id);
-    inflight++;
+    fetching.add(id);
     api
       .group(id)
       .then(put, (e) => {
         if (e.status === 404) drop(id);
       })
       .finally(() => {
-        inflight--;
+        fetching.delete(id);
         if (dirty.size) pump();
       });
   }
