@@ -42,7 +42,15 @@ from tocsin.journal import StoredRecord
 if TYPE_CHECKING:
     from tocsin.actors.runtime import Runtime
 
-__all__ = ["Batch", "Cursor", "Encoder", "Feed", "SharedStream", "stream_events"]
+__all__ = [
+    "Batch",
+    "Cursor",
+    "Encoder",
+    "Feed",
+    "SharedStream",
+    "SharedStreamStatistics",
+    "stream_events",
+]
 
 _CHUNK = 2_000
 _FEED_BUS_BUFFER = 65_536
@@ -247,6 +255,16 @@ class Feed:
         self._changed = trio.Event()
 
 
+class SharedStreamStatistics(NamedTuple):
+    """A snapshot: consumers attached now; since the start, consumers cut off for falling
+    behind, and connections aborted because a write to them stayed blocked (the peer had
+    stopped reading; these are not in `cut_off`)."""
+
+    users: int
+    cut_off: int
+    aborted: int
+
+
 class SharedStream:
     """Live events for many consumers at the cost of one: while anyone is attached, one bus
     subscription feeds a `Feed` that encodes each event once for all of them."""
@@ -255,6 +273,21 @@ class SharedStream:
         self.encode = encode
         self.capacity = capacity
         self._feed: Feed | None = None
+        self._cut_off = 0
+        self._aborted = 0
+
+    def note_cut_off(self) -> None:
+        """A consumer fell behind and was cut off (its buffer was full)."""
+        self._cut_off += 1
+
+    def note_aborted(self) -> None:
+        """A consumer had stopped reading: its connection was aborted."""
+        self._aborted += 1
+
+    def statistics(self) -> SharedStreamStatistics:
+        feed = self._feed
+        users = 0 if feed is None else feed.users
+        return SharedStreamStatistics(users, self._cut_off, self._aborted)
 
     @contextmanager
     def attach(self, rt: Runtime) -> Iterator[Feed]:

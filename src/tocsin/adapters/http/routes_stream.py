@@ -30,6 +30,18 @@ does not drain, so the sender waits in a write) falls more than `buffer` behind:
 the `buffer` events after its place, then closed with `CLOSE_FELL_BEHIND` and the reason
 `fell behind; resume with since=N`. Ingest never waits for a websocket.
 
+A client that stops reading altogether never gets there: once its TCP window and the
+kernel's buffers are full, its sender waits in a socket write that Hypercorn shields from
+cancellation, for as long as the peer keeps the connection open. So a watchdog per
+connection aborts it when one write (the close frame included) has been blocked for
+`write_timeout` seconds: the socket is closed with SO_LINGER 0, the peer gets a TCP reset
+and the blocked write returns. No close frame: it could not reach a peer that does not
+read; a client that finds its connection reset resumes with the last seq it has, as after
+any drop. Such a client is aborted `write_timeout` after its socket stopped taking data, so
+at most that long after it fell behind. The abort needs `FrameWrites` under Hypercorn over
+HTTP/1.1 (it reaches the connection's socket the same guarded way); elsewhere there is no
+watchdog, and such a client holds its connection until the peer leaves.
+
 Close codes: 4400 bad query, 4401 no or bad token, 4403 role missing, 4429 rate limited,
 4503 not ready yet, 4410 `since` is before what retention kept, 4408 fell behind, 1001 the
 daemon is stopping.
@@ -41,7 +53,10 @@ import contextlib
 import fnmatch
 import itertools
 import logging
+import math
 import re
+import socket
+import struct
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -67,10 +82,12 @@ from tocsin.core.labels import Labels
 from tocsin.journal import RecordsCompacted, StoredRecord
 
 __all__ = [
+    "ABORT_EXTENSION",
     "CLOSE_FELL_BEHIND",
     "DEFAULT_BUFFER",
     "DEFAULT_PING_INTERVAL",
     "DEFAULT_WRITES_PER_SECOND",
+    "DEFAULT_WRITE_TIMEOUT",
     "FRAMES_EXTENSION",
     "STATIC_DIR",
     "EventFilter",
@@ -88,8 +105,14 @@ DEFAULT_PING_INTERVAL = 15.0
 #: Socket writes a second over all subscribers: each waits `subscribers / this` seconds
 #: between writes, so more subscribers means bigger writes, not more of them.
 DEFAULT_WRITES_PER_SECOND = 1_000.0
+#: Seconds one write may stay blocked (the peer does not read) before the connection is
+#: aborted: long enough for a 2,000-event catch-up chunk over a slow link.
+DEFAULT_WRITE_TIMEOUT = 20.0
 #: The scope extension `FrameWrites` adds: an async callable taking bytes of whole frames.
 FRAMES_EXTENSION = "tocsin.websocket.frames"
+#: The scope extension `FrameWrites` adds where it can: a callable that aborts the TCP
+#: connection at once (a reset, no close frame), waking a write blocked on it.
+ABORT_EXTENSION = "tocsin.websocket.abort"
 CLOSE_FELL_BEHIND = 4408
 CLOSE_BAD_QUERY = 4400
 CLOSE_COMPACTED = 4410
@@ -196,7 +219,8 @@ def _frame_text(frame: bytes) -> str:
 
 
 class FrameWrites:
-    """ASGI middleware that lets the stream write many ready-made frames in one go.
+    """ASGI middleware that lets the stream write many ready-made frames in one go, and abort
+    a connection whose peer has stopped reading.
 
     ASGI has one `websocket.send` per message, and under Hypercorn each one costs a trip
     through the protocol stack and a socket write (about 0.1 ms here): a hundred subscribers
@@ -207,6 +231,14 @@ class FrameWrites:
     Frames written this way are plain uncompressed text frames, valid whatever extensions the
     handshake agreed on (RFC 7692 section 6). Elsewhere it adds nothing and the stream falls
     back to one `websocket.send` per message; what clients receive is the same.
+
+    Hypercorn shields its socket writes from cancellation, so a write to a peer that does not
+    read waits for as long as the peer keeps the connection. Over HTTP/1.1 (the websocket is
+    then the connection's only stream) the middleware also puts an `ABORT_EXTENSION`
+    callable in the scope: it closes the connection's socket with SO_LINGER 0 (the peer gets
+    a reset, no close frame) which wakes the blocked write; Hypercorn then sees the
+    connection closed, as when a peer vanishes. Where Hypercorn's objects are not where this
+    expects them, that extension is missing and nothing is aborted.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -214,28 +246,62 @@ class FrameWrites:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            write = _hypercorn_frame_writer(send)
-            if write is not None:
-                scope["extensions"] = {**(scope.get("extensions") or {}), FRAMES_EXTENSION: write}
+            added = _hypercorn_extensions(send)
+            if added:
+                scope["extensions"] = {**(scope.get("extensions") or {}), **added}
         await self.app(scope, receive, send)
 
 
-def _hypercorn_frame_writer(send: Send) -> Callable[[bytes], Awaitable[None]] | None:
+def _hypercorn_extensions(send: Send) -> dict[str, Any]:
     try:
         from hypercorn.protocol.events import Data
         from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
     except ImportError:  # pragma: no cover - another server, or a Hypercorn that moved these
-        return None
+        return {}
     stream = getattr(send, "__self__", None)
     if not isinstance(stream, WSStream):
-        return None
+        return {}
 
     async def write(data: bytes) -> None:
         if stream.closed or stream.state is not ASGIWebsocketState.CONNECTED:
             raise WebSocketDisconnect(1006, "the connection is closed")
         await stream.send(Data(stream_id=stream.stream_id, data=data))
 
-    return write
+    added: dict[str, Any] = {FRAMES_EXTENSION: write}
+    sock = _hypercorn_socket(stream)
+    if sock is not None:
+
+        def abort() -> None:
+            with contextlib.suppress(OSError):  # already closed: the close below is a no-op
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            sock.close()  # wakes a task blocked on it with ClosedResourceError
+
+        added[ABORT_EXTENSION] = abort
+    return added
+
+
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close sends a reset
+
+
+def _hypercorn_socket(stream: Any) -> trio.socket.SocketType | None:
+    """The socket of the HTTP/1.1 connection a Hypercorn `WSStream` runs on: its `send` is
+    bound to the `H11Protocol`, whose `send` is bound to the trio worker's `TCPServer`."""
+    try:
+        from hypercorn.protocol.h11 import H11Protocol
+        from hypercorn.trio.tcp_server import TCPServer
+    except ImportError:  # pragma: no cover - a Hypercorn that moved these
+        return None
+    protocol = getattr(stream.send, "__self__", None)
+    if not isinstance(protocol, H11Protocol):
+        return None  # HTTP/2: the socket carries other streams too
+    server = getattr(protocol.send, "__self__", None)
+    if not isinstance(server, TCPServer):
+        return None
+    transport = getattr(server, "stream", None)
+    transport = getattr(transport, "transport_stream", transport)  # under TLS
+    if not isinstance(transport, trio.SocketStream):
+        return None
+    return transport.socket
 
 
 class _Refused(Exception):
@@ -295,10 +361,15 @@ def stream_routes(
     buffer: int = DEFAULT_BUFFER,
     ping_interval: float = DEFAULT_PING_INTERVAL,
     writes_per_second: float = DEFAULT_WRITES_PER_SECOND,
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT,
     static_dir: Path = STATIC_DIR,
+    shared: SharedStream | None = None,
 ) -> list[BaseRoute]:
-    """The stream's websocket route and the dashboard's static routes."""
-    shared = SharedStream(encode_frame, capacity=buffer)
+    """The stream's websocket route and the dashboard's static routes. `shared`, when given,
+    is the feed the connections share (its `statistics()` count cut-offs and aborts); it is
+    made with `encode_frame` and `buffer` otherwise."""
+    if shared is None:
+        shared = SharedStream(encode_frame, capacity=buffer)
 
     def authenticate(ws: WebSocket) -> Principal:
         authorization, _ = _credentials(ws)
@@ -325,10 +396,15 @@ def stream_routes(
             await _close(ws, exc.code, exc.reason)
             return
         start = rt.world.applied_seq if since is None else since
-        write, joins = _writer(ws)
+        send, joins = _writer(ws)
+        abort = (ws.scope.get("extensions") or {}).get(ABORT_EXTENSION)
+        watch = _WriteWatch()
         name = f"ws:{principal.name}"
         last = start  # the last seq this client has gone past, sent or filtered out
         outcome: tuple[int, str] = (CLOSE_GOING_AWAY, "the daemon is stopping")
+
+        async def write(frames: list[bytes], joined: bytes | None) -> None:
+            await watch.timed(send(frames, joined))
 
         def keep(batch: Batch) -> list[bytes]:
             if wanted.passes_all:
@@ -386,10 +462,7 @@ def stream_routes(
                             await write(frames, None)
                         last = new.seqs[-1]
                     if behind:
-                        log.warning(
-                            "stream subscriber %s fell behind at seq %d: cut off", name, last
-                        )
-                        outcome = (CLOSE_FELL_BEHIND, f"fell behind; resume with since={last}")
+                        cut_off()
                         return
                     if trio.current_time() >= next_ping:
                         await ping()
@@ -405,6 +478,26 @@ def stream_routes(
                         with trio.move_on_at(next_ping):
                             await feed.wait_beyond(cursor.seq)
 
+        def cut_off() -> None:
+            nonlocal outcome
+            log.warning("stream subscriber %s fell behind at seq %d: cut off", name, last)
+            shared.note_cut_off()
+            outcome = (CLOSE_FELL_BEHIND, f"fell behind; resume with since={last}")
+
+        async def watchdog(abort: Callable[[], None], scope: trio.CancelScope) -> None:
+            """Aborts the connection once one write has been blocked `write_timeout` s."""
+            await watch.wait_stalled(write_timeout)
+            log.warning(
+                "stream subscriber %s stopped reading after seq %d: a write blocked for %gs, "
+                "connection aborted",
+                name,
+                last,
+                write_timeout,
+            )
+            shared.note_aborted()
+            abort()  # the blocked write returns; Hypercorn sees the connection closed
+            scope.cancel()
+
         async def serve(cancel: Callable[[], None]) -> None:
             nonlocal outcome
             try:
@@ -412,8 +505,7 @@ def stream_routes(
                     await catch_up(feed)
                     await follow(feed)
             except SubscriberFellBehind:
-                log.warning("stream subscriber %s fell behind at seq %d: cut off", name, last)
-                outcome = (CLOSE_FELL_BEHIND, f"fell behind; resume with since={last}")
+                cut_off()
             except RecordsCompacted as exc:
                 outcome = (CLOSE_COMPACTED, _reason(f"since={start} is gone: {exc}"))
             cancel()
@@ -428,15 +520,19 @@ def stream_routes(
                     return
 
         gone = False
-        try:
-            async with trio.open_nursery() as nursery:
-                cancel = nursery.cancel_scope.cancel
-                nursery.start_soon(serve, cancel)
-                nursery.start_soon(reader, cancel)
-        except* (WebSocketDisconnect, OSError, RuntimeError, trio.BrokenResourceError):
-            gone = True  # the client went away mid-send
-        if outcome[0] and not gone:
-            await _close(ws, *outcome)
+        async with trio.open_nursery() as guarded:
+            if abort is not None:
+                guarded.start_soon(watchdog, abort, guarded.cancel_scope)
+            try:
+                async with trio.open_nursery() as nursery:
+                    cancel = nursery.cancel_scope.cancel
+                    nursery.start_soon(serve, cancel)
+                    nursery.start_soon(reader, cancel)
+            except* (WebSocketDisconnect, OSError, RuntimeError, trio.BrokenResourceError):
+                gone = True  # the client went away mid-send
+            if outcome[0] and not gone:
+                await watch.timed(_close(ws, *outcome))  # blocks too if the peer does not read
+            guarded.cancel_scope.cancel()
 
     async def index(_request: object) -> Response:
         return FileResponse(static_dir / "index.html", headers={"Cache-Control": "no-cache"})
@@ -446,6 +542,37 @@ def stream_routes(
         Route("/", index, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(directory=static_dir, check_dir=False), name="static"),
     ]
+
+
+class _WriteWatch:
+    """When the write in flight began, so that a watchdog can tell one blocked for too long.
+    Two attribute stores per write: it is on the path of every write of every client."""
+
+    __slots__ = ("began", "count")
+
+    def __init__(self) -> None:
+        self.began = math.inf  # no write in flight
+        self.count = 0  # writes begun, to tell one blocked write from the next
+
+    async def timed(self, write: Awaitable[None]) -> None:
+        self.count += 1
+        self.began = trio.current_time()
+        try:
+            await write
+        finally:
+            self.began = math.inf
+
+    async def wait_stalled(self, limit: float) -> None:
+        """Return once one write has been in flight for `limit` seconds. Wakes every
+        `limit / 4` s while no write is in flight, and at the deadline of the one that is."""
+        while True:
+            began, count = self.began, self.count
+            if began == math.inf:
+                await trio.sleep(limit / 4)
+                continue
+            await trio.sleep_until(began + limit)
+            if self.count == count and self.began == began:
+                return
 
 
 #: Sends frames; the second argument, when given, is the first already joined.
