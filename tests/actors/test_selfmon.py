@@ -16,6 +16,7 @@ from tocsin.core.events import (
     NotificationDelivered,
     NotificationFailed,
 )
+from tocsin.journal import JournalError
 
 from ..core.lifecycle_harness import MIN, SEC, T0
 from .conftest import GroupByRouter, firing
@@ -153,3 +154,40 @@ async def test_prometheus_watchdog_counts_as_a_heartbeat(runtime, clock, probes,
         await trio.testing.wait_all_tasks_blocked()
         assert [h["name"] for h in rt.selfmon.heartbeats()] == ["Watchdog"]
         assert not rt.selfmon.heartbeats()[0]["missing"]
+
+
+async def test_a_failing_snapshot_is_an_alert_and_the_daemon_goes_on(
+    runtime, clock, probes, store, autojump_clock
+):
+    settings = attrs.evolve(SETTINGS, snapshot_interval=timedelta(minutes=1))
+    async with runtime(
+        router=GroupByRouter(), settings=settings, probes=probes, data_dir="/data"
+    ) as (rt, rec):
+        real, failing = rt.journal.save_snapshot, [True]
+
+        async def save(snapshot):
+            if failing[0]:
+                raise JournalError("no space left on device")
+            await real(snapshot)
+
+        rt.journal.save_snapshot = save
+        await rt.ingest([firing("Boom")])
+        await sleep_until(clock, T0 + 5 * MIN)
+        [(reason, labels)] = labels_of(rec, "TocsinSnapshotFailing")
+        assert reason == "first notification" and labels["source"] == "tocsin"
+        [summary] = [
+            a.alert.annotations["summary"]
+            for g in rt.world.groups.values()
+            for a in g.alerts.values()
+            if a.alert.labels.get("alertname") == "TocsinSnapshotFailing"
+        ]
+        assert "no space left on device" in summary
+        assert not store.snapshots
+        await rt.ingest([firing("Again")])  # the daemon still takes alerts
+        failing[0] = False
+        await sleep_until(clock, T0 + 12 * MIN)
+        assert store.snapshots
+        assert [r for r, _ in labels_of(rec, "TocsinSnapshotFailing")] == [
+            "first notification",
+            "all alerts resolved",
+        ]

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import signal
 import struct
+import time
 import zlib
 from pathlib import Path
 
 import msgpack
 import pytest
+import trio
+import trio.lowlevel
 
 from tocsin.journal import (
     InvalidRecord,
+    JournalError,
     RecordsCompacted,
     Snapshot,
     open_journal_reader,
@@ -165,3 +171,86 @@ async def test_nothing_is_removed_until_there_is_a_snapshot_to_fall_back_on(
         await journal.save_snapshot(Snapshot(25, 2, {}))
         assert segment_files(tmp_path) != before
         assert int(segment_files(tmp_path)[0].stem) <= 21
+
+
+# -- snapshots built in a forked child (save_snapshot_built) ---------------------------------------
+async def test_a_built_snapshot_is_made_in_a_child_and_retention_follows(tmp_path: Path) -> None:
+    parent = os.getpid()
+    async with open_segment_journal(tmp_path) as journal:
+        assert journal.fork_snapshots
+        for seq in (1, 2, 3):
+            await journal.append([draft(seq)])
+            saved = await journal.save_snapshot_built(
+                lambda seq=seq: Snapshot(seq, seq, {"pid": os.getpid()})
+            )
+            assert saved == seq
+        loaded = journal.load_snapshot()
+    assert loaded is not None and loaded.seq == 3
+    assert loaded.payload["pid"] != parent  # built in another process
+    assert [p.name for p in snapshot_files(tmp_path)] == [f"{2:020d}.snap", f"{3:020d}.snap"]
+    assert list((tmp_path / "snapshots").glob("*.tmp")) == []
+
+
+async def test_the_loop_runs_while_the_child_builds_the_state_as_of_the_call(
+    tmp_path: Path,
+) -> None:
+    """The child sees the state at the instant of the call, however the parent changes it
+    meanwhile, and the parent's loop keeps running (a build that holds the CPU for 0.3 s
+    inline would let no tick through)."""
+    state = {"n": 0}
+    ticks_during_save = -1
+
+    def build() -> Snapshot:
+        time.sleep(0.3)  # in the child: the parent's loop must not notice
+        return Snapshot(1, 1, dict(state))
+
+    async with open_segment_journal(tmp_path) as journal, trio.open_nursery() as nursery:
+        await journal.append([draft(1)])
+
+        async def tick() -> None:
+            while True:
+                await trio.sleep(0.01)
+                state["n"] += 1
+
+        nursery.start_soon(tick)
+        await trio.lowlevel.checkpoint()  # let the ticker park in its sleep
+        before = state["n"]
+        await journal.save_snapshot_built(build)
+        ticks_during_save = state["n"] - before
+        nursery.cancel_scope.cancel()
+        loaded = journal.load_snapshot()
+    assert loaded is not None and loaded.payload == {"n": before}
+    assert ticks_during_save >= 3, f"the loop ticked {ticks_during_save} times in 0.3 s"
+
+
+async def test_a_failing_child_is_reported_and_the_journal_stays_usable(tmp_path: Path) -> None:
+    def boom() -> Snapshot:
+        raise ValueError("no state here")
+
+    def killed() -> Snapshot:
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+    async with open_segment_journal(tmp_path) as journal:
+        await journal.append([draft(1)])
+        with pytest.raises(JournalError, match="ValueError: no state here"):
+            await journal.save_snapshot_built(boom)
+        with pytest.raises(JournalError, match="exited with status -9"):
+            await journal.save_snapshot_built(killed)
+        with pytest.raises(InvalidRecord, match="beyond the last record 1"):
+            await journal.save_snapshot_built(lambda: Snapshot(5, 1, {}))
+        with pytest.raises(InvalidRecord):  # msgpack cannot encode a set
+            await journal.save_snapshot_built(lambda: Snapshot(1, 1, {"x": {1, 2}}))
+        assert snapshot_files(tmp_path) == []
+        await journal.append([draft(2)])
+        assert await journal.save_snapshot_built(lambda: Snapshot(2, 2, {"ok": True})) == 2
+        assert journal.load_snapshot() == Snapshot(2, 2, {"ok": True})
+    assert list((tmp_path / "snapshots").glob("*.tmp")) == []
+
+
+async def test_without_fork_the_snapshot_is_built_inline(tmp_path: Path) -> None:
+    async with open_segment_journal(tmp_path) as journal:
+        journal.fork_snapshots = False
+        await journal.append([draft(1)])
+        await journal.save_snapshot_built(lambda: Snapshot(1, 1, {"pid": os.getpid()}))
+        assert journal.load_snapshot() == Snapshot(1, 1, {"pid": os.getpid()})

@@ -134,6 +134,7 @@ class SelfMonitor:
         self._ingest: deque[tuple[datetime, float]] = deque()
         self._open_since: dict[tuple[str, str], datetime] = {}
         self._active: set[Condition] = set()
+        self.snapshot_error: str | None = None  # why the last snapshot failed, until one works
         now = rt.clock.now()
         self._beats = {
             name: _Heartbeat(interval, now) for name, interval in rt.world.heartbeats.items()
@@ -260,6 +261,15 @@ class SelfMonitor:
                         "critical",
                     )
                 )
+        if self.snapshot_error is not None:
+            out.append(
+                Condition(
+                    "TocsinSnapshotFailing",
+                    (),
+                    f"the last snapshot failed, so a restart replays an ever longer tail: "
+                    f"{self.snapshot_error}"[:1000],
+                )
+            )
         for name, hb in self._beats.items():
             if now - hb.last_seen > hb.interval:
                 out.append(

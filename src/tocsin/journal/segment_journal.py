@@ -29,16 +29,31 @@ that are not yet acknowledged, and they run while the writer appends. **Snapshot
 a worker thread; after each, retention keeps the newest `keep_snapshots` and, once it has that
 many, removes the segments whose records are all covered by the oldest one kept: never the
 segment being written, never anything else.
+
+**Snapshots built in a child.** Turning a large state into a snapshot is CPU work that must see
+the state as of one sequence number, so it cannot simply move to a thread while the event loop
+keeps changing the state. `save_snapshot_built(build)` forks (where the platform can): the
+child is a copy-on-write image of the process at that instant, calls `build()` there, writes the
+file as `save_snapshot` does and exits; the parent's event loop goes on at once and applies
+retention when the child reports success. This is Redis' BGSAVE. The cost moves to the other
+core, and the memory pages the child touches (reference counts) are copied meanwhile: up to
+the state's size again, for as long as the child runs. The child of a multi-threaded process
+has only the forking thread: it takes no lock another thread might hold (no logging, no trio),
+and leaves with `os._exit`.
 """
 
 from __future__ import annotations
 
 import fcntl
+import gc
 import itertools
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+import signal
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from contextlib import suppress as _suppressed
 from pathlib import Path
 from typing import Final
 
@@ -78,6 +93,22 @@ DEFAULT_SEGMENT_BYTES: Final = 64 * 2**20
 DEFAULT_MAX_PENDING_RECORDS: Final = 8192
 _LOCK_FILE: Final = "LOCK"
 _POLICIES: Final = ("batch", "always", "never")
+
+
+_REPORT_MAX: Final = 4096  # bytes of a snapshot child's report: below PIPE_BUF, one write
+
+
+def _child_report(read_end: int, pid: int) -> str:
+    """What a snapshot child wrote before it exited (blocking: call from a thread), or why it
+    said nothing."""
+    chunks = []
+    while chunk := os.read(read_end, _REPORT_MAX):
+        chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    report = b"".join(chunks).decode("utf-8", "replace")
+    if os.waitstatus_to_exitcode(status) != 0 and report.startswith("ok"):
+        return f"error the child exited with status {os.waitstatus_to_exitcode(status)}"
+    return report or f"error the child exited with status {os.waitstatus_to_exitcode(status)}"
 
 
 def _refuse_abort(_: object) -> trio.lowlevel.Abort:
@@ -125,6 +156,8 @@ class SegmentJournal:
         self._space_waiters = 0
         self._closed = False
         self._snapshot_lock = trio.Lock()
+        #: `save_snapshot_built` builds in a forked child (False: inline, on the caller's loop).
+        self.fork_snapshots = hasattr(os, "fork")
         self._records_appended = 0
         self._bytes_appended = 0
         self._batches = 0
@@ -215,6 +248,75 @@ class SegmentJournal:
                 raise JournalError(
                     f"cannot store the snapshot of seq {snapshot.seq}: {exc}"
                 ) from exc
+
+    async def save_snapshot_built(self, build: Callable[[], Snapshot]) -> int:
+        """Store the snapshot `build()` returns, as `save_snapshot` does; returns its seq.
+
+        Where the platform forks (and `fork_snapshots` is on), `build` runs in a forked child
+        that sees the process as it is at the call, so the event loop is not held while the
+        state is encoded (see the module docstring). `build` must only read memory. Raises
+        what `save_snapshot` raises; a failure inside the child comes back as `JournalError`
+        (or `InvalidRecord`) with the child's message.
+        """
+        if self._closed:
+            raise JournalClosed("the journal is closed")
+        if not self.fork_snapshots:
+            snapshot = build()
+            await self.save_snapshot(snapshot)
+            return snapshot.seq
+        async with self._snapshot_lock:
+            read_end, write_end = os.pipe()
+            try:
+                with warnings.catch_warnings():
+                    # Python 3.12+ warns on fork() in a multi-threaded process; the child here
+                    # keeps to what is safe there (module docstring).
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    pid = os.fork()
+                if pid == 0:  # pragma: no cover - runs in the child, which never returns
+                    self._build_in_child(build, write_end)
+                os.close(write_end)
+                write_end = -1
+                report = await trio.to_thread.run_sync(_child_report, read_end, pid)
+            finally:
+                os.close(read_end)
+                if write_end >= 0:
+                    os.close(write_end)
+            status, _, detail = report.partition(" ")
+            if status == "invalid":
+                raise InvalidRecord(detail)
+            if status != "ok":
+                raise JournalError(f"the snapshot child failed: {detail or report}")
+            seq = int(detail)
+            try:
+                await trio.to_thread.run_sync(self._retain_after_snapshot, seq)
+            except OSError as exc:
+                raise JournalError(f"retention after the snapshot of seq {seq}: {exc}") from exc
+            return seq
+
+    def _build_in_child(self, build: Callable[[], Snapshot], report: int) -> None:
+        """The forked child: build, write, report `ok SEQ` (or why not) on `report`, exit."""
+        code = 1
+        try:
+            gc.disable()  # the collector would touch (and so copy) every page of the state
+            with _suppressed(ValueError):  # only the main thread may; then it was never set
+                signal.set_wakeup_fd(-1)  # the parent's event loop owns that descriptor
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_DFL)
+            snapshot = build()
+            if snapshot.seq > self._last_seq:
+                raise InvalidRecord(
+                    f"snapshot of seq {snapshot.seq} is beyond the last record {self._last_seq}"
+                )
+            self._snapshots.write(snapshot)
+            message, code = f"ok {snapshot.seq}", 0
+        except InvalidRecord as exc:
+            message = f"invalid {exc}"
+        except BaseException as exc:  # everything goes back to the parent as text
+            message = f"error {type(exc).__name__}: {exc}"
+        try:
+            os.write(report, message.encode("utf-8", "replace")[:_REPORT_MAX])
+        finally:
+            os._exit(code)
 
     def load_snapshot(self) -> Snapshot | None:
         """The newest valid snapshot, or None; a bad newer one is logged and skipped.
@@ -324,6 +426,13 @@ class SegmentJournal:
     def _save_snapshot_sync(self, snapshot: Snapshot) -> None:
         path = self._snapshots.write(snapshot)
         logger.info("journal %s: saved snapshot %s", self._directory, path.name)
+        self._prune_and_remove()
+
+    def _retain_after_snapshot(self, seq: int) -> None:
+        logger.info("journal %s: saved snapshot %020d.snap (in a child)", self._directory, seq)
+        self._prune_and_remove()
+
+    def _prune_and_remove(self) -> None:
         oldest_kept = self._snapshots.prune(self._keep_snapshots)
         if oldest_kept is not None:
             self._remove_covered_segments(oldest_kept)
