@@ -23,7 +23,13 @@ sees with its clients on board.
 Prints, per round: the ingest rate without and with subscribers, the drop (target: at most
 10 %), the control and the drop against it, the delay from an event's journal timestamp to its arrival at a subscriber (p50 / p99 /
 max, over every event at every subscriber) and the events each subscriber got (min / max of
-the expected); then the range over the rounds.
+the expected); then, per second of ingest in each phase, where the daemon's time goes: its
+user and kernel CPU; how long its event loop thread ran and how long it waited, runnable,
+for a CPU (from /proc/thread-self/schedstat: the share other processes took from it) and its
+context switches; the stream's socket writes and bytes (every `SocketStream.send_all` of
+this process is counted: here only the HTTP server writes to sockets), bytes per write and
+per delivered event (the average frame); the journal's write syscalls; and the machine's
+CPU by state from /proc/stat (other tenants included). Then the range over the rounds.
 
 `--frame-writes` puts `FrameWrites` in front of the app when `build_app` has not already:
 the stream then writes each subscriber's pending frames in one go instead of one ASGI message
@@ -92,6 +98,60 @@ async def _ingest(rt, batches: int, batch: int, tag: str) -> float:  # type: ign
     return batches * batch / (time.perf_counter() - started)
 
 
+# -- where the daemon's time goes: counted in this process, read from /proc (Linux) ---------
+_SENT = [0, 0]  # socket writes (trio.SocketStream.send_all calls) and bytes, since start
+
+
+def _count_socket_writes() -> None:
+    """Count every socket write of this process: here only the HTTP server writes to
+    sockets (ingest goes to the runtime directly), so that is the stream's traffic. One
+    Python call more per write, about a microsecond."""
+    send_all = trio.SocketStream.send_all
+
+    async def counted(self: trio.SocketStream, data: bytes | bytearray | memoryview) -> None:
+        _SENT[0] += 1
+        _SENT[1] += len(data)
+        await send_all(self, data)
+
+    trio.SocketStream.send_all = counted  # type: ignore[method-assign]
+
+
+def _proc(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _counters() -> dict[str, float]:
+    """Cumulative counters: this process's write syscalls and bytes (socket sends are not
+    write syscalls: these are the journal's), the event loop thread's run and run-queue
+    wait time (s) and context switches, and the machine's CPU time by state (s, all cores)."""
+    out: dict[str, float] = {}
+    for line in _proc("/proc/self/io").splitlines():
+        key, _, value = line.partition(": ")
+        if key in ("syscw", "wchar"):
+            out[key] = float(value)
+    sched = _proc("/proc/thread-self/schedstat").split()
+    if len(sched) >= 2:
+        out["loop_run"], out["loop_wait"] = int(sched[0]) / 1e9, int(sched[1]) / 1e9
+    for line in _proc("/proc/thread-self/status").splitlines():
+        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+            key, _, value = line.partition(":")
+            out[key.split("_")[0]] = float(value)
+    fields = _proc("/proc/stat").split("\n", 1)[0].split()[1:9]
+    if len(fields) == 8:
+        tick = os.sysconf("SC_CLK_TCK")
+        names = ("m_user", "m_nice", "m_sys", "m_idle", "m_iowait", "m_irq", "m_soft", "m_steal")
+        out |= {k: int(v) / tick for k, v in zip(names, fields, strict=True)}
+    return out
+
+
+def _since(before: dict[str, float]) -> dict[str, float]:
+    now = _counters()
+    return {k: now[k] - v for k, v in before.items() if k in now}
+
+
 async def _phase(args: argparse.Namespace, subscribers: int, spin: float = 0.0) -> dict[str, Any]:
     """One fresh runtime: warm up, then ingest with `subscribers` clients reading, or with a
     child process that only burns `spin` of a core (the control)."""
@@ -136,10 +196,15 @@ async def _phase(args: argparse.Namespace, subscribers: int, spin: float = 0.0) 
                         child.kill()
                         stop.set()
                         raise SystemExit(f"subscribers failed to start: {line!r}")
-                before, wall = os.times(), time.perf_counter()
+                sent_before = _SENT.copy()
+                before, counters, wall = os.times(), _counters(), time.perf_counter()
                 result["rate"] = await _ingest(rt, args.batches, args.batch, "load")
                 after, wall = os.times(), time.perf_counter() - wall
+                result |= {k: v / wall for k, v in _since(counters).items()}
+                result["sends"] = (_SENT[0] - sent_before[0]) / wall
+                result["sent"] = (_SENT[1] - sent_before[1]) / wall
                 result["cpu"] = (after.user - before.user + after.system - before.system) / wall
+                result["user"] = (after.user - before.user) / wall
                 result["sys"] = (after.system - before.system) / wall
                 # CPU seconds per alert: steadier than the rate on a machine shared with others
                 result["cpu_us"] = result["cpu"] / result["rate"] * 1e6
@@ -154,6 +219,10 @@ async def _phase(args: argparse.Namespace, subscribers: int, spin: float = 0.0) 
                         child.kill()  # a no-op once it has exited
                     if subscribers:
                         result |= json.loads(out)
+                        # the whole phase, the drain after ingest included
+                        result["frame_bytes"] = (_SENT[1] - sent_before[1]) / max(
+                            1, result["messages"]
+                        )
                 stop.set()
     return result
 
@@ -199,6 +268,7 @@ async def _run(args: argparse.Namespace) -> None:
             f"  daemon CPU per alert:       {base['cpu_us']:.0f} µs alone, "
             f"{loaded['cpu_us']:.0f} µs with subscribers"
         )
+        _where(base, loaded, control, args.subscribers)
         sys.stdout.flush()
     if args.rounds > 1:
         print(
@@ -207,6 +277,42 @@ async def _run(args: argparse.Namespace) -> None:
             f"{max(own):.1f} % (median {statistics.median(own):.1f}); p99 delay "
             f"{min(p99s):.1f} to {max(p99s):.1f} ms"
         )
+
+
+def _where(base: dict[str, Any], loaded: dict[str, Any], control: dict[str, Any], n: int) -> None:
+    """Per second of ingest, in each phase: where the daemon's time goes."""
+    phases = (base, loaded, control)
+
+    def row(label: str, cell: Any) -> None:
+        cells = []
+        for ph in phases:
+            try:
+                cells.append(cell(ph))
+            except (KeyError, ZeroDivisionError):
+                cells.append("-")
+        print(f"    {label:<44}" + "".join(f"{c:>18}" for c in cells))
+
+    print(
+        f"  per second of ingest{'':<30}{'no subscriber':>18}{f'{n} subscribers':>18}{'control':>18}"
+    )
+    row("daemon CPU, user / kernel (cores)", lambda p: f"{p['user']:.2f} / {p['sys']:.2f}")
+    row(
+        "event loop thread: on a CPU / waiting for one",
+        lambda p: f"{p['loop_run']:.2f} / {p['loop_wait']:.2f}",
+    )
+    row(
+        "  its context switches: voluntary / forced",
+        lambda p: f"{p['voluntary']:,.0f} / {p['nonvoluntary']:,.0f}",
+    )
+    row("socket writes (send_all), MB", lambda p: f"{p['sends']:,.0f}, {p['sent'] / 1e6:.1f}")
+    row("  bytes per write", lambda p: f"{p['sent'] / p['sends']:,.0f}")
+    row("journal write syscalls, MB", lambda p: f"{p['syscw']:,.0f}, {p['wchar'] / 1e6:.1f}")
+    row("bytes per delivered event (frame)", lambda p: f"{p['frame_bytes']:.0f}")
+    row(
+        f"machine ({os.cpu_count()} cores): user / sys / softirq",
+        lambda p: f"{p['m_user'] + p['m_nice']:.2f}/{p['m_sys']:.2f}/{p['m_soft']:.2f}",
+    )
+    row("  steal / idle", lambda p: f"{p['m_steal']:.2f} / {p['m_idle'] + p['m_iowait']:.2f}")
 
 
 # ------------------------------------------------------------------------- the child process
@@ -377,6 +483,7 @@ def main() -> None:
     elif args.child:
         trio.run(_subscribers, args.child, args.subscribers)
     else:
+        _count_socket_writes()
         trio.run(_run, args)
 
 
