@@ -7,7 +7,8 @@ Three sources:
 * counters fed by the event log's listener, one call per durable event (notifications requested,
   delivered and failed per receiver and integration; circuit breaker states);
 * gauges read from the world when scraped (active alerts, groups by phase, silences by state,
-  queue depths, journal counters) — nothing to keep in step, they are the state itself.
+  queue depths, journal counters, the event stream's subscribers and the ones it dropped) —
+  nothing to keep in step, they are the state itself.
 
 Each app has its own registry, so several daemons in one process (tests) never share series.
 """
@@ -36,6 +37,7 @@ from tocsin.core.world import World
 
 if TYPE_CHECKING:
     from tocsin.actors.runtime import Runtime
+    from tocsin.actors.stream import SharedStream
 
 __all__ = ["CONTENT_TYPE", "ApiMetrics"]
 
@@ -111,6 +113,11 @@ class ApiMetrics:
         self._state = _StateCollector(self)
         r.register(self._state)
 
+    def watch_stream(self, shared: SharedStream) -> None:
+        """Report the event stream's subscribers, and those it dropped, from its
+        `statistics()` when scraped."""
+        self._state.stream = shared
+
     def attach(self, rt: Runtime) -> None:
         """Start counting the runtime's durable events and reading its state when scraped."""
         self._state.rt = rt
@@ -145,6 +152,7 @@ class _StateCollector(Collector):
     def __init__(self, metrics: ApiMetrics) -> None:
         self.metrics = metrics
         self.rt: Runtime | None = None
+        self.stream: SharedStream | None = None
 
     def describe(self) -> list[Metric]:
         return []
@@ -159,6 +167,8 @@ class _StateCollector(Collector):
         for (receiver, integration), value in self.metrics.circuits.items():
             circuits.add_metric([receiver, integration], value)
         yield circuits
+        if self.stream is not None:
+            yield from _stream_metrics(self.stream)
         if rt is None:
             return
         now: datetime = rt.clock.now()
@@ -218,3 +228,21 @@ class _StateCollector(Collector):
                 ("fsyncs", jstats.fsyncs, "fsync calls since start."),
             ):
                 yield CounterMetricFamily(f"tocsin_journal_{name}", help_, value=value)
+
+
+def _stream_metrics(shared: SharedStream) -> Iterator[Metric]:
+    stats = shared.statistics()
+    yield GaugeMetricFamily(
+        "tocsin_stream_subscribers",
+        "Event stream connections being served now (catching up or live).",
+        value=stats.users,
+    )
+    dropped = CounterMetricFamily(
+        "tocsin_stream_dropped",
+        "Event stream subscribers dropped: cut off when they fell a buffer behind (close "
+        "code 4408), aborted when a write to them stayed blocked (they stopped reading).",
+        labels=["reason"],
+    )
+    dropped.add_metric(["fell behind"], stats.cut_off)
+    dropped.add_metric(["stopped reading"], stats.aborted)
+    yield dropped

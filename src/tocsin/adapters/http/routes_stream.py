@@ -367,9 +367,10 @@ def stream_routes(
 ) -> list[BaseRoute]:
     """The stream's websocket route and the dashboard's static routes. `shared`, when given,
     is the feed the connections share (its `statistics()` count cut-offs and aborts); it is
-    made with `encode_frame` and `buffer` otherwise."""
+    made with `encode_frame` and `buffer` otherwise. `/metrics` reports its statistics."""
     if shared is None:
         shared = SharedStream(encode_frame, capacity=buffer)
+    ctx.metrics.watch_stream(shared)
 
     def authenticate(ws: WebSocket) -> Principal:
         authorization, _ = _credentials(ws)
