@@ -3,25 +3,30 @@
 The page loads, asks for a token once, goes live on the stream; an alert posted through the
 API appears without a reload within a second; Ack changes its state; the timeline shows the
 group's events; a row moves up and down as its group's severity changes, and leaves once the
-group's alerts all resolve, even when two answers about it cross; 1,000 groups render and
-filter. Every wait is a condition with a deadline.
+group's alerts all resolve, even when two answers about it cross, or when a reload of the whole
+list stands in for the event that ended it; 1,000 groups render and filter. Every wait is a
+condition with a deadline.
 
 Set TOCSIN_DASHBOARD_SCREENSHOT=docs/dashboard.png to refresh the screenshot in the docs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..adapters.running_tocsin import RunningTocsin, running_tocsin
+from ..adapters.running_tocsin import RunningTocsin, running_tocsin, wait_for
 from .dashboard_page import CHROMIUM, CHROMIUM_ARGS, CONFIG, TOKEN
 
 pytestmark = pytest.mark.slow
@@ -43,8 +48,8 @@ def tocsin() -> Iterator[RunningTocsin]:
         yield t
 
 
-@pytest.fixture
-def page(tocsin: RunningTocsin) -> Iterator[Any]:
+@contextmanager
+def _browser_page() -> Iterator[Any]:
     executable = _chromium()
     try:
         from playwright.sync_api import sync_playwright
@@ -60,6 +65,12 @@ def page(tocsin: RunningTocsin) -> Iterator[Any]:
             assert not errors, f"JavaScript errors on the page: {errors}"
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(tocsin: RunningTocsin) -> Iterator[Any]:
+    with _browser_page() as p:
+        yield p
 
 
 def _alert(name: str, **labels: str) -> dict[str, Any]:
@@ -340,6 +351,257 @@ def test_an_ended_groups_row_stays_gone_when_answers_cross(tocsin: RunningTocsin
     # Two frames on, a stale answer taken for news would have brought the row back.
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     assert _rows(page) == []
+
+
+class HeldWebhook:
+    """A webhook receiver on 127.0.0.1 that answers 200 at once, or, after `hold()`, only
+    once `release()` is called: a group whose resolution it holds stays `resolved`."""
+
+    def __init__(self) -> None:
+        self.received: list[Any] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                hook.received.append(json.loads(body))
+                hook.gate.wait(30)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def hold(self) -> None:
+        self.gate.clear()
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+@pytest.fixture
+def webhook() -> Iterator[HeldWebhook]:
+    hook = HeldWebhook()
+    thread = threading.Thread(target=hook.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hook
+    finally:
+        hook.release()
+        hook.server.shutdown()
+        hook.server.server_close()
+
+
+@pytest.fixture
+def held_page(webhook: HeldWebhook) -> Iterator[tuple[RunningTocsin, Any]]:
+    """The page on a daemon that sends `team="held"` groups to `webhook`."""
+    config = f"""\
+route:
+  receiver: ops-log
+  group_by: [alertname]
+  group_wait: 0s
+  routes:
+    - matchers: ['team="held"']
+      receiver: held-webhook
+receivers:
+  - name: ops-log
+  - name: held-webhook
+    webhook_configs: [{{url: '{webhook.url}', send_resolved: true}}]
+tocsin:
+  auth:
+    tokens:
+      - {{name: alice, token: {TOKEN}, roles: [admin]}}
+"""
+    with running_tocsin(config, token=TOKEN) as t, _browser_page() as p:
+        try:
+            yield t, p
+        finally:
+            webhook.release()  # a held delivery must not hold up the daemon's exit
+
+
+# While `holdGroups` is true, holds every request for GET /api/v1/groups/{id} before it is
+# sent (so the page's six fetches stay busy and later dirty groups wait their turn); while
+# `holdActive` is true, holds the answer to GET /alerts/active. Counts the requests for the
+# whole list and the answers the page has been given.
+_HELD_FETCHES = r"""
+window.holdGroups = false;
+window.holdActive = false;
+window.heldGroups = 0;
+window.groupFetches = 0;
+window.activeAsked = 0;
+window.activeAnswers = 0;
+const realFetch = window.fetch.bind(window);
+const until = (released) =>
+  new Promise((resolve) => {
+    const poll = () => (released() ? resolve() : setTimeout(poll, 10));
+    poll();
+  });
+window.fetch = async (path, init) => {
+  if (path === "/alerts/active") {
+    window.activeAsked++;
+    const response = await realFetch(path, init);
+    await until(() => !window.holdActive);
+    window.activeAnswers++;
+    return response;
+  }
+  if (!/^\/api\/v1\/groups\/[^/?]+$/.test(path)) return realFetch(path, init);
+  window.groupFetches++;
+  try {
+    if (window.holdGroups) {
+      window.heldGroups++;
+      await until(() => !window.holdGroups);
+      window.heldGroups--;
+    }
+    return await realFetch(path, init);
+  } finally {
+    window.groupFetches--;
+  }
+};
+"""
+
+_NAMES_JS = "() => [...document.querySelectorAll('td.name a')].map(a => a.textContent)"
+
+
+def _wait_names(page: Any, expected: list[str], what: str) -> None:
+    """Wait until the page is done fetching and shows rows of exactly these names."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            f"exp => window.groupFetches === 0 && JSON.stringify(({_NAMES_JS})().sort())"
+            " === JSON.stringify(exp)",
+            arg=sorted(expected),
+            timeout=10_000,
+        )
+    except PlaywrightTimeout:
+        shown = sorted(page.evaluate(_NAMES_JS))
+        pytest.fail(
+            f"{what}: rows missing {sorted(set(expected) - set(shown))}, "
+            f"rows extra {sorted(set(shown) - set(expected))}",
+            pytrace=False,
+        )
+
+
+def test_a_resolved_rows_group_that_ended_leaves_when_a_whole_list_reload_stood_for_it(
+    held_page: tuple[RunningTocsin, Any], webhook: HeldWebhook
+):
+    tocsin, page = held_page
+    page.add_init_script(f"localStorage.setItem('tocsin.token', '{TOKEN}')")
+    page.add_init_script(_HELD_FETCHES)
+    page.goto(tocsin.url + "/")
+    page.wait_for_selector('#conn[data-state="live"]', timeout=10_000)
+    page.evaluate("window.sameDocument = true")  # gone if the page reloads
+
+    # A group resolved by hand whose resolution the webhook holds: the row shows `resolved`.
+    labels = {"alertname": "Ending", "team": "held", "severity": "warning"}
+    assert tocsin.client.post("/api/v2/alerts", json=[{"labels": labels}]).status_code == 200
+    wait_for(lambda: webhook.received, 10, "the firing notification")
+    webhook.hold()
+    row = page.wait_for_selector('tr:has(td.name a:text-is("Ending"))', timeout=5_000)
+    assert row is not None
+    gid = row.get_attribute("data-id")
+    r = tocsin.client.post(f"/api/v1/alerts/{gid}/resolve", json={})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: len(webhook.received) >= 2, 10, "the resolution, held")
+    page.wait_for_function(
+        """() => {
+            const a = [...document.querySelectorAll('td.name a')].find(a => a.textContent === 'Ending');
+            return a && a.closest('tr').querySelector('td.state').textContent === 'resolved';
+        }""",
+        timeout=5_000,
+    )
+    page.wait_for_function("() => window.groupFetches === 0", timeout=5_000)
+    # Its timeline, extended live, shows when the page has the event that ends the group.
+    page.locator('td.name a:text-is("Ending")').click()
+    page.wait_for_selector('#timeline li .type:text-is("group.resolved")', timeout=5_000)
+    delivered = page.locator('#timeline li .type:text-is("notification.delivered")')
+    assert delivered.count() == 1
+
+    # Six groups keep the page's six fetches busy (held), so that event leaves the group dirty
+    # but unfetched...
+    page.evaluate("window.holdGroups = true")
+    busy = [_alert(f"Busy{i}", severity="info") for i in range(6)]
+    assert tocsin.client.post("/api/v2/alerts", json=busy).status_code == 200
+    page.wait_for_function("() => window.heldGroups === 6", timeout=5_000)
+    webhook.release()
+    wait_for(lambda: tocsin.client.get(f"/api/v1/groups/{gid}").status_code == 404, 10, "the end")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#timeline li .type')]"
+        ".filter(t => t.textContent === 'notification.delivered').length === 2",
+        timeout=5_000,
+    )
+    # ...until fifty more groups make the page reload the whole list instead, which no longer
+    # has the group.
+    answers = page.evaluate("window.activeAnswers")
+    storm = [_alert(f"Storm{i:02d}", severity="info") for i in range(50)]
+    assert tocsin.client.post("/api/v2/alerts", json=storm).status_code == 200
+    page.wait_for_function(f"() => window.activeAnswers > {answers}", timeout=5_000)
+    page.evaluate("window.holdGroups = false")
+
+    names = [a["labels"]["alertname"] for a in busy + storm]
+    _wait_names(page, names, "the ended group's row gone, every other row there")
+    assert page.evaluate("window.sameDocument") is True, "the page reloaded"
+
+
+def test_a_group_with_news_after_the_whole_list_was_asked_for_keeps_its_row(
+    tocsin: RunningTocsin, page: Any
+):
+    page.add_init_script(f"localStorage.setItem('tocsin.token', '{TOKEN}')")
+    page.add_init_script(_HELD_FETCHES)
+    page.goto(tocsin.url + "/")
+    page.wait_for_selector('#conn[data-state="live"]', timeout=10_000)
+    quiet = [_alert(f"Quiet{i:02d}", severity="info") for i in range(47)]
+    assert tocsin.client.post("/api/v2/alerts", json=quiet).status_code == 200
+    names = [a["labels"]["alertname"] for a in quiet]
+    _wait_names(page, names, "the first groups")
+    ids = page.eval_on_selector_all("#groups tbody tr", "rows => rows.map(tr => tr.dataset.id)")
+
+    # One event each (an ack) for 47 groups while the page's fetches are held: six fetches
+    # busy, then 41 dirty groups make the page ask for the whole list, whose answer is held.
+    page.evaluate("window.holdGroups = true; window.holdActive = true")
+    asked = page.evaluate("window.activeAsked")
+    for gid in ids:
+        r = tocsin.client.post(f"/api/v1/alerts/{gid}/ack", json={})
+        assert r.status_code == 200, r.text
+    page.wait_for_function(f"() => window.activeAsked > {asked}", timeout=5_000)
+    page.evaluate("window.holdGroups = false")
+
+    # A group opens after the list was made: the page fetches it on its own and shows it...
+    late = _alert("Late", severity="warning")
+    assert tocsin.client.post("/api/v2/alerts", json=[late]).status_code == 200
+    page.wait_for_function(
+        """() => {
+            const a = [...document.querySelectorAll('td.name a')].find(a => a.textContent === 'Late');
+            return a && a.closest('tr').querySelector('td.state').textContent === 'firing';
+        }""",
+        timeout=5_000,
+    )
+    gid = page.locator('tr:has(td.name a:text-is("Late"))').get_attribute("data-id")
+
+    def notified() -> bool:
+        history = tocsin.client.get(f"/api/v1/groups/{gid}/history").json()["events"]
+        return any(e["type"] == "notification.delivered" for e in history)
+
+    wait_for(notified, 10, "Late's last event")  # no event for it will come after this
+    page.wait_for_function("() => window.groupFetches === 0", timeout=5_000)
+    # ...and the list, older than that, does not take its row away.
+    answers = page.evaluate("window.activeAnswers")
+    page.evaluate("window.holdActive = false")
+    page.wait_for_function(f"() => window.activeAnswers > {answers}", timeout=5_000)
+    _wait_names(page, [*names, "Late"], "every group's row, Late's too")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert sorted(page.evaluate(_NAMES_JS)) == sorted([*names, "Late"])
+    acked = page.eval_on_selector_all(
+        "#groups tbody tr", "rows => rows.filter(tr => tr.dataset.phase === 'acknowledged').length"
+    )
+    assert acked == 47
 
 
 def test_a_thousand_groups_render_and_filter(tocsin: RunningTocsin, page: Any):

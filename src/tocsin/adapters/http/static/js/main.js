@@ -1,8 +1,9 @@
 // The dashboard: alert groups from GET /alerts/active, kept current by the event stream.
 //
 // An event names the group it changed; that group is marked dirty and fetched again (many at
-// once: the whole active list instead). Rows are built and updated at most once per animation
-// frame, within a time budget, so no frame stalls however many groups arrive at once.
+// once: the whole active list instead, which speaks for every group it does not list too; see
+// loadActive). Rows are built and updated at most once per animation frame, within a time
+// budget, so no frame stalls however many groups arrive at once.
 //
 // What keeps 1,000 rows cheap:
 // - a new row is merged into its sorted place (`order`), so the rows already there are never
@@ -30,6 +31,7 @@ const unplaced = new Set(); // ids of rows not (or no longer) in `order`: merged
 const changed = new Set(); // ids whose row must be (re)built
 const dirty = new Set(); // ids to fetch again
 const fetching = new Set(); // ids being fetched: one fetch per group at a time, see pump
+const listening = new Set(); // per whole list on its way: ids with events since it was asked for
 let filtersDirty = true;
 let frame = 0;
 let bulkPending = false;
@@ -110,20 +112,42 @@ function drop(id) {
   schedule();
 }
 
+// The whole active list. It lists live groups only, and it is the answer for every group it
+// does not list as well: such a row goes, `resolved` ones included. (A `resolved` row whose
+// group has since ended would otherwise stay for good: the event that ended the group may be
+// one of the many this list stands in for, and no later event will come.) The exceptions are
+// groups the list may be older than: those with an event after it was asked for, or with a
+// fetch of their own on its way then. Their own fetch decides; the list neither updates nor
+// drops their rows.
 async function loadActive() {
-  const data = await api.active();
-  const seen = new Set();
-  for (const g of data.groups) g.rank = rankOf(g);
-  data.groups.sort(byDisplayOrder); // `changed` keeps this order: rows are built top first
-  for (const g of data.groups) {
-    seen.add(g.id);
-    put(g);
+  const later = new Set();
+  const crossing = new Set(fetching); // answers that may land before or after the list
+  listening.add(later);
+  let data;
+  try {
+    data = await api.active();
+  } finally {
+    listening.delete(later);
   }
-  for (const id of [...groups.keys()]) if (!seen.has(id) && groups.get(id).phase !== "resolved") drop(id);
+  const newer = (id) => later.has(id) || crossing.has(id) || dirty.has(id);
+  const listed = new Set();
+  const fresh = [];
+  for (const g of data.groups) {
+    listed.add(g.id);
+    if (!newer(g.id)) fresh.push(g);
+  }
+  for (const g of fresh) g.rank = rankOf(g);
+  fresh.sort(byDisplayOrder); // `changed` keeps this order: rows are built top first
+  for (const g of fresh) put(g);
+  for (const id of [...groups.keys()]) if (!listed.has(id) && !newer(id)) drop(id);
+  // A fetch that crossed the list may have answered older news than the list's: ask again.
+  for (const id of crossing) dirty.add(id);
+  if (dirty.size) pump();
 }
 
 function markDirty(id) {
   dirty.add(id);
+  for (const ids of listening) ids.add(id);
   pump();
 }
 
