@@ -38,7 +38,7 @@ from tocsin.config import load_text
 from tocsin.core.events import AlertData, NotificationRequested
 from tocsin.core.group_state import GroupState
 from tocsin.core.labels import Labels
-from tocsin.daemon import GC_THRESHOLDS
+from tocsin.core.replay import tune_gc
 from tocsin.journal import open_segment_journal
 
 CONFIG = """\
@@ -199,7 +199,7 @@ async def scenario(args: argparse.Namespace, groups: int | None, base: Path) -> 
 
 
 def main() -> None:
-    gc.set_threshold(*GC_THRESHOLDS)  # what `tocsin run` does
+    tune_gc()  # what `tocsin` does
     ap = argparse.ArgumentParser()
     ap.add_argument("--alerts", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=100)

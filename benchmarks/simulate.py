@@ -35,6 +35,7 @@ from tocsin.core.events import (
     ResolveReason,
 )
 from tocsin.core.labels import Labels
+from tocsin.core.replay import tune_gc
 from tocsin.journal import RecordDraft, open_journal_reader, open_segment_journal
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -98,6 +99,7 @@ async def write(directory: Path, events: list[tuple[datetime, Event]]) -> None:
 
 
 def main() -> None:
+    tune_gc()  # what `tocsin simulate` does
     ap = argparse.ArgumentParser()
     ap.add_argument("--alerts", type=int, default=10_000)
     ap.add_argument("--days", type=int, default=7)

@@ -39,7 +39,6 @@ each. Prints only, asserts nothing; every loop is bounded; 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import re
@@ -61,7 +60,8 @@ from tocsin.adapters.http.routes_stream import FrameWrites
 from tocsin.config import load_text
 from tocsin.core.events import AlertData
 from tocsin.core.labels import Labels
-from tocsin.daemon import GC_THRESHOLDS, rules_of
+from tocsin.core.replay import tune_gc
+from tocsin.daemon import rules_of
 from tocsin.journal import open_segment_journal
 
 CONFIG = """\
@@ -470,7 +470,7 @@ def _spin(share: float) -> None:
 
 
 def main() -> None:
-    gc.set_threshold(*GC_THRESHOLDS)  # what `tocsin run` does
+    tune_gc()  # what `tocsin` does
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--subscribers", type=int, default=100)
     p.add_argument("--batches", type=int, default=300)

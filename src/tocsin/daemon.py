@@ -33,11 +33,9 @@ reloaded configuration.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Final
 
 import attrs
 import trio
@@ -59,6 +57,7 @@ from tocsin.adapters.http import (
 from tocsin.adapters.http.metrics import ApiMetrics
 from tocsin.config import Config, ConfigError, load, reload
 from tocsin.core.events import ConfigLoaded
+from tocsin.core.replay import tune_gc
 from tocsin.journal import (
     FsyncPolicy,
     Journal,
@@ -99,14 +98,6 @@ class RunOptions:
     insecure_no_auth: bool = False
     default_data_dir: str = "data"
     graceful_timeout: float = 5.0
-
-
-#: The daemon's collector thresholds (`gc.set_threshold`). Measured: with a large live heap
-#: (100k alerts), the defaults (700, 10, 10) run collections often enough to cost up to 2x
-#: ingest throughput (a group per alert: 239-348 -> 178-223 µs of CPU per alert, in process);
-#: the state is mostly acyclic, so collecting far less often loses nothing. The in-process
-#: benchmarks apply the same, to measure what the daemon does.
-GC_THRESHOLDS: Final = (50_000, 20, 100)
 
 
 def rules_of(config: Config) -> Rules:
@@ -222,7 +213,7 @@ class Daemon:
     async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Run until `stop()`. Reports the HTTP URL once ready. Raises `StartupError`,
         `JournalError`."""
-        gc.set_threshold(*GC_THRESHOLDS)
+        tune_gc()  # the CLI did already; a daemon embedded elsewhere gets it too
         config = self.config
         self._check_listen(config)
         for receiver, integration in config.log_integrations():

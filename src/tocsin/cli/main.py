@@ -26,6 +26,7 @@ from tocsin.cli import (
     simulate_cmd,
     watch_cmd,
 )
+from tocsin.core.replay import tune_gc
 from tocsin.logs import setup_logging
 
 DEFAULT_DATA_DIR = "data"
@@ -70,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     setup_logging(args.log_level)
+    tune_gc()  # the daemon and the journal tools hold large, long-lived states
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:
