@@ -26,6 +26,7 @@ from tocsin.journal import (
 )
 from tocsin.journal.snapshots import SnapshotStore
 
+from ..fakes import wait_for
 from .conftest import draft, flip_byte, segment_files
 
 STATE = {"groups": {"g1": {"state": "firing", "alerts": [b"\x01", 2]}}, "silences": []}
@@ -254,3 +255,54 @@ async def test_without_fork_the_snapshot_is_built_inline(tmp_path: Path) -> None
         await journal.append([draft(1)])
         await journal.save_snapshot_built(lambda: Snapshot(1, 1, {"pid": os.getpid()}))
         assert journal.load_snapshot() == Snapshot(1, 1, {"pid": os.getpid()})
+
+
+async def test_a_cancelled_save_kills_its_child_and_writes_nothing(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+
+    def slow() -> Snapshot:
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(30)  # in the child; the test kills it long before
+        return Snapshot(1, 1, {})
+
+    async with open_segment_journal(tmp_path / "j") as journal:
+        await journal.append([draft(1)])
+        with trio.move_on_after(60) as scope:  # the bound; cancelled by hand below
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(journal.save_snapshot_built, slow)
+                await wait_for(
+                    lambda: pid_file.exists() and pid_file.read_text() != "",
+                    every=0.01,
+                    what="the child to start",
+                )
+                nursery.cancel_scope.cancel()
+        assert not scope.cancelled_caught
+        pid = int(pid_file.read_text())
+        # Killed and reaped: no zombie left.
+        await wait_for(lambda: not _alive(pid), within=10, every=0.01, what="the child to be gone")
+        assert snapshot_files(tmp_path / "j") == []
+        assert await journal.save_snapshot_built(lambda: Snapshot(1, 1, {"ok": 1})) == 1
+
+
+async def test_when_fork_fails_the_snapshot_is_built_inline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_fork() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    async with open_segment_journal(tmp_path) as journal:
+        await journal.append([draft(1)])
+        with caplog.at_level(logging.WARNING, "tocsin.journal"):
+            saved = await journal.save_snapshot_built(lambda: Snapshot(1, 1, {"pid": os.getpid()}))
+        assert saved == 1
+        assert journal.load_snapshot() == Snapshot(1, 1, {"pid": os.getpid()})
+    assert "cannot fork" in caplog.text
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -100,11 +100,14 @@ _REPORT_MAX: Final = 4096  # bytes of a snapshot child's report: below PIPE_BUF,
 
 def _child_report(read_end: int, pid: int) -> str:
     """What a snapshot child wrote before it exited (blocking: call from a thread), or why it
-    said nothing."""
+    said nothing. Closes `read_end` and reaps the child."""
     chunks = []
-    while chunk := os.read(read_end, _REPORT_MAX):
-        chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
+    try:
+        while chunk := os.read(read_end, _REPORT_MAX):
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
     report = b"".join(chunks).decode("utf-8", "replace")
     if os.waitstatus_to_exitcode(status) != 0 and report.startswith("ok"):
         return f"error the child exited with status {os.waitstatus_to_exitcode(status)}"
@@ -237,10 +240,7 @@ class SegmentJournal:
         """
         if self._closed:
             raise JournalClosed("the journal is closed")
-        if snapshot.seq > self._last_seq:
-            raise InvalidRecord(
-                f"snapshot of seq {snapshot.seq} is beyond the last record {self._last_seq}"
-            )
+        self._check_snapshot_seq(snapshot)
         async with self._snapshot_lock:
             try:
                 await trio.to_thread.run_sync(self._save_snapshot_sync, snapshot)
@@ -272,15 +272,37 @@ class SegmentJournal:
                     # keeps to what is safe there (module docstring).
                     warnings.simplefilter("ignore", DeprecationWarning)
                     pid = os.fork()
-                if pid == 0:  # pragma: no cover - runs in the child, which never returns
-                    self._build_in_child(build, write_end)
-                os.close(write_end)
-                write_end = -1
-                report = await trio.to_thread.run_sync(_child_report, read_end, pid)
-            finally:
+            except OSError as exc:  # no memory or no process slot for a child: do it here
                 os.close(read_end)
-                if write_end >= 0:
-                    os.close(write_end)
+                os.close(write_end)
+                logger.warning(
+                    "journal %s: cannot fork to build the snapshot (%s); building it inline",
+                    self._directory,
+                    exc,
+                )
+                snapshot = build()
+                self._check_snapshot_seq(snapshot)
+                try:
+                    await trio.to_thread.run_sync(self._save_snapshot_sync, snapshot)
+                except OSError as exc2:
+                    raise JournalError(
+                        f"cannot store the snapshot of seq {snapshot.seq}: {exc2}"
+                    ) from exc2
+                return snapshot.seq
+            if pid == 0:  # pragma: no cover - runs in the child, which never returns
+                self._build_in_child(build, write_end)
+            os.close(write_end)
+            try:
+                # The thread owns `read_end` (closes it) and reaps the child, also when this
+                # task is cancelled and stops waiting for it.
+                report = await trio.to_thread.run_sync(
+                    _child_report, read_end, pid, abandon_on_cancel=True
+                )
+            except trio.Cancelled:
+                # Stopping: the snapshot is not worth waiting for (the previous one stays).
+                with _suppressed(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                raise
             status, _, detail = report.partition(" ")
             if status == "invalid":
                 raise InvalidRecord(detail)
@@ -293,6 +315,12 @@ class SegmentJournal:
                 raise JournalError(f"retention after the snapshot of seq {seq}: {exc}") from exc
             return seq
 
+    def _check_snapshot_seq(self, snapshot: Snapshot) -> None:
+        if snapshot.seq > self._last_seq:
+            raise InvalidRecord(
+                f"snapshot of seq {snapshot.seq} is beyond the last record {self._last_seq}"
+            )
+
     def _build_in_child(self, build: Callable[[], Snapshot], report: int) -> None:
         """The forked child: build, write, report `ok SEQ` (or why not) on `report`, exit."""
         code = 1
@@ -303,10 +331,7 @@ class SegmentJournal:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_DFL)
             snapshot = build()
-            if snapshot.seq > self._last_seq:
-                raise InvalidRecord(
-                    f"snapshot of seq {snapshot.seq} is beyond the last record {self._last_seq}"
-                )
+            self._check_snapshot_seq(snapshot)
             self._snapshots.write(snapshot)
             message, code = f"ok {snapshot.seq}", 0
         except InvalidRecord as exc:
