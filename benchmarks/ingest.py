@@ -18,6 +18,10 @@ until the server's webhook reaches a local sink, measured the same way for both 
 
 The load generator is plain sockets in threads (pre-built requests, minimal response parsing),
 so it costs the servers as little as it can; it shares the 2 cores with the server under test.
+`--servers tocsin,alertmanager,bare` adds a reference: a bare Hypercorn (trio worker) +
+Starlette app that only parses the JSON body and answers 200 — the ceiling of the HTTP stack the
+design mandates, on this machine, in the same run.
+
 Prints only; asserts nothing (issue 5 targets: Tocsin >= 0.5x Alertmanager's throughput,
 p99 POST -> delivered <= 20 ms).
 """
@@ -57,6 +61,32 @@ receivers:
 
 
 # -- servers ------------------------------------------------------------------------------------
+# The reference for what the mandated HTTP stack costs by itself: Hypercorn's trio worker and a
+# Starlette app that reads the body, parses the JSON and answers 200 — no validation, no
+# journal, no state. Tocsin cannot pass this server's rate for the same requests.
+BARE_APP = """
+import sys, orjson, trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+async def post(request):
+    orjson.loads(await request.body())
+    return Response(status_code=200)
+
+async def ready(request):
+    return PlainTextResponse("OK")
+
+app = Starlette(routes=[Route("/api/v2/alerts", post, methods=["POST"]), Route("/-/ready", ready)])
+config = Config()
+config.bind = [f"127.0.0.1:{sys.argv[1]}"]
+config.accesslog = None
+trio.run(serve, app, config)
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -102,6 +132,8 @@ def server(kind: str, config: str) -> Iterator[tuple[int, subprocess.Popen[bytes
                 "--log-level",
                 "warning",
             ]
+        elif kind == "bare":
+            args = [sys.executable, "-c", BARE_APP, str(port)]
         else:
             args = [
                 shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager",
@@ -372,11 +404,16 @@ def main() -> None:
                             rss = peak_rss_mb(proc.pid)
                             resent[kind] = n / elapsed
                             report("  ... re-sent", kind, n / elapsed, lat, rss, errors)
-                if len(rates) == 2:
+                if "bare" in rates and "alertmanager" in rates:
+                    print(
+                        f"{'':<34} {'bare/AM':<13} {rates['bare'] / rates['alertmanager']:>9.2f}x"
+                        " (the HTTP stack alone)"
+                    )
+                if "tocsin" in rates and "alertmanager" in rates:
                     ratio = rates["tocsin"] / rates["alertmanager"]
                     again = (
                         f" (re-sent: {resent['tocsin'] / resent['alertmanager']:.2f}x)"
-                        if len(resent) == 2
+                        if "tocsin" in resent and "alertmanager" in resent
                         else ""
                     )
                     print(f"{'':<34} {'ratio':<13} {ratio:>9.2f}x{again}", flush=True)
