@@ -38,7 +38,7 @@ from tocsin.core.labels import Labels
 __all__ = ["SNAPSHOT_FORMAT", "decode_world_fields", "encode_world_fields"]
 
 SNAPSHOT_FORMAT = 2
-_unstructure_shell, _structure_shell = CODEC.group_shell_hooks()
+_unstructure_shell, _shell_reader = CODEC.group_shell_hooks()
 _fromtimestamp = datetime.fromtimestamp
 _REASONS = ResolveReason._value2member_map_
 
@@ -115,11 +115,12 @@ def decode_world_fields(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
     rest = {k: v for k, v in data.items() if k not in ("format", "strings", "groups")}
     groups: dict[str, GroupState] = {}
     dt = _Memo(_datetime_of).__getitem__
+    structure_shell = _shell_reader(dt)  # groups share their times with the alerts too
 
     new_alert_state: Callable[..., AlertState] = AlertState
     for gid, d in data["groups"].items():
         rows = d["alerts"]
-        g = _structure_shell(d)  # reads every field but "alerts"
+        g = structure_shell(d)  # reads every field but "alerts"
         alerts = g.alerts
         for lab, fp, ann, starts, ends, url, received, tracked, resolved, reason in rows:
             it = map(at, lab)
