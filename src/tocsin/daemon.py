@@ -141,6 +141,9 @@ class TimedJournal:
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         await self._inner.save_snapshot(snapshot)
 
+    async def save_snapshot_built(self, build: Callable[[], Snapshot]) -> int:
+        return await self._inner.save_snapshot_built(build)
+
     def load_snapshot(self) -> Snapshot | None:
         return self._inner.load_snapshot()
 

@@ -144,6 +144,18 @@ async def test_snapshots(open_journal: Opener) -> None:
         assert [r.seq for r in journal.read(after=snapshot.seq)] == [8, 9, 10]
 
 
+async def test_snapshots_built_by_a_callback(open_journal: Opener) -> None:
+    """`save_snapshot_built` stores what `build` returns, however the backend runs it."""
+    async with open_journal() as journal:
+        await journal.append([draft(i) for i in range(1, 4)])
+        seq = await journal.save_snapshot_built(lambda: Snapshot(3, BASE_TS, {"n": 3}))
+        assert seq == 3
+        assert journal.load_snapshot() == Snapshot(3, BASE_TS, {"n": 3})
+        with pytest.raises(InvalidRecord):
+            await journal.save_snapshot_built(lambda: Snapshot(9, BASE_TS, {}))
+        assert journal.load_snapshot() == Snapshot(3, BASE_TS, {"n": 3})
+
+
 async def test_invalid_drafts_store_nothing(open_journal: Opener) -> None:
     async with open_journal() as journal:
         with pytest.raises(InvalidRecord):

@@ -196,13 +196,13 @@ async def test_the_loop_runs_while_the_child_builds_the_state_as_of_the_call(
     tmp_path: Path,
 ) -> None:
     """The child sees the state at the instant of the call, however the parent changes it
-    meanwhile, and the parent's loop keeps running (a build that holds the CPU for 0.3 s
-    inline would let no tick through)."""
+    meanwhile, and the parent's loop keeps running (a build that holds the CPU for 1 s
+    inline would let no tick through; forked, a hundred could pass)."""
     state = {"n": 0}
     ticks_during_save = -1
 
     def build() -> Snapshot:
-        time.sleep(0.3)  # in the child: the parent's loop must not notice
+        time.sleep(1.0)  # in the child: the parent's loop must not notice
         return Snapshot(1, 1, dict(state))
 
     async with open_segment_journal(tmp_path) as journal, trio.open_nursery() as nursery:
@@ -221,7 +221,7 @@ async def test_the_loop_runs_while_the_child_builds_the_state_as_of_the_call(
         nursery.cancel_scope.cancel()
         loaded = journal.load_snapshot()
     assert loaded is not None and loaded.payload == {"n": before}
-    assert ticks_during_save >= 3, f"the loop ticked {ticks_during_save} times in 0.3 s"
+    assert ticks_during_save >= 3, f"the loop ticked {ticks_during_save} times in 1 s"
 
 
 async def test_a_failing_child_is_reported_and_the_journal_stays_usable(tmp_path: Path) -> None:
@@ -306,3 +306,49 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+async def test_the_child_holds_nothing_of_the_parents_and_goes_first_under_memory_pressure(
+    tmp_path: Path,
+) -> None:
+    theirs, mine = os.pipe()  # stands for the journal's lock, the sockets: the parent's fds
+    try:
+
+        def build() -> Snapshot:
+            try:
+                os.fstat(theirs)
+                inherited = True
+            except OSError:
+                inherited = False
+            with open("/proc/self/oom_score_adj") as f:
+                oom = f.read().strip()
+            handler = signal.getsignal(signal.SIGUSR1)
+            return Snapshot(1, 1, {"inherited": inherited, "oom": oom, "usr1": str(handler)})
+
+        previous = signal.signal(signal.SIGUSR1, lambda *_: None)
+        try:
+            async with open_segment_journal(tmp_path) as journal:
+                await journal.append([draft(1)])
+                await journal.save_snapshot_built(build)
+                loaded = journal.load_snapshot()
+        finally:
+            signal.signal(signal.SIGUSR1, previous)
+    finally:
+        os.close(theirs)
+        os.close(mine)
+    assert loaded is not None
+    assert loaded.payload == {"inherited": False, "oom": "1000", "usr1": str(signal.SIG_DFL)}
+
+
+async def test_a_child_killed_mid_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    def killed_while_writing() -> Snapshot:
+        (tmp_path / "snapshots").mkdir(exist_ok=True)
+        (tmp_path / "snapshots" / f"{1:020d}.snap.tmp").write_bytes(b"half a state")
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+    async with open_segment_journal(tmp_path) as journal:
+        await journal.append([draft(1)])
+        with pytest.raises(JournalError, match="exited with status -9"):
+            await journal.save_snapshot_built(killed_while_writing)
+        assert list((tmp_path / "snapshots").glob("*.tmp")) == []

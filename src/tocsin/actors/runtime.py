@@ -363,21 +363,17 @@ class Runtime:
 
     async def snapshot(self) -> int:
         """Save a snapshot of the whole state now. Returns its sequence number."""
-        world = self.world
-        seq, ts = world.applied_seq, to_micros(self.clock.now())
+        world, clock = self.world, self.clock
 
         def build() -> Snapshot:
-            # Consistent at `seq` because nothing else runs meanwhile: either in a forked
-            # child (the journal's `save_snapshot_built`) or synchronously on this loop (~0.5 s
-            # per 100k alerts here), the collector waiting, as it would walk the whole state.
+            # The seq is read here, with the state: the journal may call this in a forked
+            # child (the state as of the fork) or right here, after it has waited for its
+            # snapshot lock; either way nothing runs between reading the seq and encoding.
+            # On the loop it blocks (~0.5 s per 100k alerts), so the collector waits.
             with gc_paused():
-                return Snapshot(seq, ts, world.to_snapshot())
+                return Snapshot(world.applied_seq, to_micros(clock.now()), world.to_snapshot())
 
-        built = getattr(self.journal, "save_snapshot_built", None)
-        if built is not None:
-            return int(await built(build))
-        await self.journal.save_snapshot(build())
-        return seq
+        return await self.journal.save_snapshot_built(build)
 
     async def _snapshotter(self) -> None:
         """Snapshot every `snapshot_every_records` records or `snapshot_interval`, whichever
@@ -393,14 +389,18 @@ class Runtime:
                 behind >= settings.snapshot_every_records
                 or now - last_at >= settings.snapshot_interval
             ):
+                tried = self.world.applied_seq
                 try:
                     last_seq = await self.snapshot()
                 except JournalClosed:
                     raise
                 except JournalError as exc:  # InvalidRecord included
                     # The previous snapshot stays; the daemon goes on (a restart replays a
-                    # longer tail). Tried again at the next interval; visible meanwhile.
-                    log.error("snapshot at seq %d failed: %s", self.world.applied_seq, exc)
+                    # longer tail). Tried again when a snapshot would next be due, counting
+                    # from this attempt (not at every check: a child the kernel killed for
+                    # memory would be forked again at once); visible meanwhile.
+                    log.error("snapshot near seq %d failed: %s", tried, exc)
+                    last_seq = tried
                     if self.selfmon is not None:
                         self.selfmon.snapshot_error = str(exc)
                 else:

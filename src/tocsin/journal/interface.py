@@ -7,7 +7,7 @@ take the segment files' place behind this Protocol. Every backend passes the one
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from tocsin.journal.records import JournalStatistics, RecordDraft, Snapshot, StoredRecord
@@ -26,6 +26,9 @@ class Journal(Protocol):
       the call. Raises `RecordsCompacted` when retention removed some of them, `JournalCorrupt`.
     * `save_snapshot(snapshot)` stores a snapshot of the state as of `snapshot.seq` (at most
       `last_seq`); `load_snapshot()` returns the newest valid one, or None.
+    * `save_snapshot_built(build)` stores the snapshot `build()` returns and returns its seq;
+      a backend may call `build` in a forked child (the segment journal does), so `build`
+      must read the state and its seq itself, and only read memory.
     * `last_seq` is the last durable record's sequence number (0 for none); `statistics()` a
       frozen snapshot of counters.
     """
@@ -38,6 +41,8 @@ class Journal(Protocol):
     def read(self, after: int = 0) -> Iterator[StoredRecord]: ...
 
     async def save_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    async def save_snapshot_built(self, build: Callable[[], Snapshot]) -> int: ...
 
     def load_snapshot(self) -> Snapshot | None: ...
 

@@ -11,7 +11,7 @@ segment journal keeps them).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 
 import attrs
@@ -120,6 +120,12 @@ class MemoryJournal:
         snapshots[snapshot.seq] = encode_snapshot(snapshot)
         for seq in sorted(snapshots)[: -self._keep_snapshots]:
             del snapshots[seq]
+
+    async def save_snapshot_built(self, build: Callable[[], Snapshot]) -> int:
+        """`save_snapshot(build())`, built right here; returns its seq."""
+        snapshot = build()
+        await self.save_snapshot(snapshot)
+        return snapshot.seq
 
     def load_snapshot(self) -> Snapshot | None:
         """The newest snapshot, or None."""

@@ -98,6 +98,47 @@ _POLICIES: Final = ("batch", "always", "never")
 _REPORT_MAX: Final = 4096  # bytes of a snapshot child's report: below PIPE_BUF, one write
 
 
+_PR_SET_PDEATHSIG: Final = 1
+_FD_LIMIT: Final = max(os.sysconf("SC_OPEN_MAX"), 1024)
+_prctl_fn: Callable[..., int] | bool | None = False  # False: not looked up yet
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, where there is one (looked up once, in the parent)."""
+    global _prctl_fn
+    if _prctl_fn is False:
+        try:
+            import ctypes
+
+            _prctl_fn = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            _prctl_fn = None
+    return _prctl_fn  # type: ignore[return-value]
+
+
+def _child_hygiene(report: int, parent: int) -> None:  # pragma: no cover - in the child
+    """Make a snapshot child harmless to its parent: first in line for the OOM killer (it
+    shares the parent's pages, so the kernel would otherwise as soon pick the daemon), killed
+    if the parent dies (an orphan would hold the port and the journal's lock), holding no
+    descriptor of the parent's but the report pipe (the journal's lock, the listening and
+    client sockets), with no signal handler of the parent's (trio's), nor its wake-up fd."""
+    with _suppressed(OSError), open("/proc/self/oom_score_adj", "w") as f:
+        f.write("1000")
+    prctl = _prctl_fn if callable(_prctl_fn) else None
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+    os.closerange(3, report)
+    os.closerange(report + 1, _FD_LIMIT)
+    with _suppressed(ValueError):  # only the main thread may; then it was never set
+        signal.set_wakeup_fd(-1)
+    for sig in signal.valid_signals():
+        with _suppressed(OSError, ValueError):
+            if callable(signal.getsignal(sig)):
+                signal.signal(sig, signal.SIG_DFL)
+
+
 def _child_report(read_end: int, pid: int) -> str:
     """What a snapshot child wrote before it exited (blocking: call from a thread), or why it
     said nothing. Closes `read_end` and reaps the child."""
@@ -265,7 +306,12 @@ class SegmentJournal:
             await self.save_snapshot(snapshot)
             return snapshot.seq
         async with self._snapshot_lock:
-            read_end, write_end = os.pipe()
+            try:
+                read_end, write_end = os.pipe()
+            except OSError as exc:  # out of descriptors
+                raise JournalError(f"cannot build the snapshot: {exc}") from exc
+            parent = os.getpid()
+            _prctl()  # loaded here: the child must not load a library (locks held at fork)
             try:
                 with warnings.catch_warnings():
                     # Python 3.12+ warns on fork() in a multi-threaded process; the child here
@@ -290,7 +336,7 @@ class SegmentJournal:
                     ) from exc2
                 return snapshot.seq
             if pid == 0:  # pragma: no cover - runs in the child, which never returns
-                self._build_in_child(build, write_end)
+                self._build_in_child(build, write_end, parent)
             os.close(write_end)
             try:
                 # The thread owns `read_end` (closes it) and reaps the child, also when this
@@ -304,6 +350,10 @@ class SegmentJournal:
                     os.kill(pid, signal.SIGKILL)
                 raise
             status, _, detail = report.partition(" ")
+            if status != "ok":
+                # A child killed mid-write leaves its temporary file (the state's size).
+                with _suppressed(OSError):
+                    await trio.to_thread.run_sync(self._snapshots.remove_temporaries)
             if status == "invalid":
                 raise InvalidRecord(detail)
             if status != "ok":
@@ -321,15 +371,12 @@ class SegmentJournal:
                 f"snapshot of seq {snapshot.seq} is beyond the last record {self._last_seq}"
             )
 
-    def _build_in_child(self, build: Callable[[], Snapshot], report: int) -> None:
+    def _build_in_child(self, build: Callable[[], Snapshot], report: int, parent: int) -> None:
         """The forked child: build, write, report `ok SEQ` (or why not) on `report`, exit."""
         code = 1
         try:
             gc.disable()  # the collector would touch (and so copy) every page of the state
-            with _suppressed(ValueError):  # only the main thread may; then it was never set
-                signal.set_wakeup_fd(-1)  # the parent's event loop owns that descriptor
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, signal.SIG_DFL)
+            _child_hygiene(report, parent)
             snapshot = build()
             self._check_snapshot_seq(snapshot)
             self._snapshots.write(snapshot)

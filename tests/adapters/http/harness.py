@@ -73,6 +73,9 @@ class GatedJournal:
     async def save_snapshot(self, snapshot: Any) -> None:
         await self.inner.save_snapshot(snapshot)
 
+    async def save_snapshot_built(self, build: Any) -> int:
+        return await self.inner.save_snapshot_built(build)
+
     def load_snapshot(self) -> Any:
         return self.inner.load_snapshot()
 
