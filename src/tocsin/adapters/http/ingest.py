@@ -225,6 +225,8 @@ def _check_label_set(
             )
         if len(value) > longest:
             raise _Bad(f"{key}[{_q(name)}]", f"value is {len(value)} characters, at most {longest}")
+        if not value and not annotations:
+            continue  # dropped before anything else, name and all, as Alertmanager's API does
         if name not in names_ok:
             try:
                 validate_label_name(name)
@@ -232,15 +234,12 @@ def _check_label_set(
                 raise _Bad(f"{key}[{_q(name)}]", exc.reason) from None
             if len(names_ok) < _NAMES_OK_MAX:
                 names_ok.add(name)
-        if value:
-            if not value.isascii():
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise _Bad(f"{key}[{_q(name)}]", "label value is not valid UTF-8") from None
-            kept[name] = value
-        elif annotations:
-            kept[name] = value
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _Bad(f"{key}[{_q(name)}]", "label value is not valid UTF-8") from None
+        kept[name] = value
     names = sorted(kept)
     values = map(_intern, map(kept.__getitem__, names))
     return Labels.from_sorted_dict(dict(zip(map(_intern, names), values, strict=True)))
