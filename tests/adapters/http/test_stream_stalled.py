@@ -26,14 +26,16 @@ from tocsin.actors.stream import SharedStream
 from tocsin.adapters.http import serve_http
 from tocsin.adapters.http.routes_stream import (
     ABORT_EXTENSION,
+    WRITE_PIECE,
     FrameWrites,
+    _pieces,
     _WriteWatch,
     encode_frame,
 )
 
 from .test_stream import DEADLINE, serving
 
-WRITE_TIMEOUT = 0.5
+WRITE_TIMEOUT = 1.0
 BUFFER = 5_000  # the reader must not fall behind on a loaded machine
 
 
@@ -170,3 +172,20 @@ async def test_a_write_blocked_for_the_limit_is_reported_once_it_is(autojump_clo
         assert trio.current_time() - blocked_at == pytest.approx(10.0)
         assert blocked_at - begun == pytest.approx(150.0)
         released.set()
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_writes_are_timed_in_pieces_of_whole_frames(shared):
+    """A big catch-up goes out in pieces of at most WRITE_PIECE bytes, cut between frames, so
+    the watchdog times how long the socket takes a piece, not the whole catch-up."""
+    sizes = [100_000, 100_000, 100_000, 300_000, 10, 10, 200_000]
+    frames = [bytes([i]) * n for i, n in enumerate(sizes)]
+    joined = b"".join(frames) if shared else None
+    pieces = list(_pieces(frames, joined, True))
+    blobs = [b"".join(f) if j is None else j for f, j in pieces]
+    assert b"".join(blobs) == b"".join(frames)
+    assert [len(b) for b in blobs] == [200_000, 100_000, 300_000, 200_020]
+    assert all(len(b) <= WRITE_PIECE or len(b) in sizes for b in blobs)
+    small = [b"a" * 10, b"b" * 10]
+    assert list(_pieces(small, None, True)) == [(small, None)]
+    assert list(_pieces(small, None, False)) == [([small[0]], None), ([small[1]], None)]

@@ -37,8 +37,10 @@ connection aborts it when one write (the close frame included) has been blocked 
 `write_timeout` seconds: the socket is closed with SO_LINGER 0, the peer gets a TCP reset
 and the blocked write returns. No close frame: it could not reach a peer that does not
 read; a client that finds its connection reset resumes with the last seq it has, as after
-any drop. Such a client is aborted `write_timeout` after its socket stopped taking data, so
-at most that long after it fell behind. The abort needs `FrameWrites` under Hypercorn over
+any drop. Writes are timed in pieces of at most `WRITE_PIECE` (256 KB) whole frames, so a
+client that reads slowly through a large catch-up is not taken for one that stopped: it is
+aborted only when it took less than a piece in `write_timeout` (13 KB/s at the defaults),
+and otherwise, if it falls too far behind, closed with 4408 as above. The abort needs `FrameWrites` under Hypercorn over
 HTTP/1.1 (it reaches the connection's socket the same guarded way); elsewhere there is no
 watchdog, and such a client holds its connection until the peer leaves.
 
@@ -405,7 +407,10 @@ def stream_routes(
         outcome: tuple[int, str] = (CLOSE_GOING_AWAY, "the daemon is stopping")
 
         async def write(frames: list[bytes], joined: bytes | None) -> None:
-            await watch.timed(send(frames, joined))
+            # Timed piece by piece (whole frames, at most WRITE_PIECE bytes each), so the
+            # watchdog measures a stall, not the time a slow reader takes for a big catch-up.
+            for piece, piece_joined in _pieces(frames, joined, joins):
+                await watch.timed(send(piece, piece_joined))
 
         def keep(batch: Batch) -> list[bytes]:
             if wanted.passes_all:
@@ -543,6 +548,35 @@ def stream_routes(
         Route("/", index, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(directory=static_dir, check_dir=False), name="static"),
     ]
+
+
+#: The most one timed write carries: a client that takes less than this in `write_timeout`
+#: (256 KB in 20 s: 13 KB/s) has stopped reading, for the watchdog.
+WRITE_PIECE = 256 * 1024
+
+
+def _pieces(
+    frames: list[bytes], joined: bytes | None, joins: bool
+) -> Iterator[tuple[list[bytes], bytes | None]]:
+    """`(frames, joined)` as writes of at most `WRITE_PIECE` bytes each (a larger frame alone),
+    cut between frames; a shared `joined` is sliced, not joined again."""
+    if not joins:
+        for frame in frames:
+            yield [frame], None
+        return
+    total = len(joined) if joined is not None else sum(map(len, frames))
+    if total <= WRITE_PIECE:
+        yield frames, joined
+        return
+    blob = memoryview(joined if joined is not None else b"".join(frames))
+    start = size = 0
+    for frame in frames:
+        if size and size + len(frame) > WRITE_PIECE:
+            yield [], bytes(blob[start : start + size])
+            start, size = start + size, 0
+        size += len(frame)
+    if size:
+        yield [], bytes(blob[start : start + size])
 
 
 class _WriteWatch:
