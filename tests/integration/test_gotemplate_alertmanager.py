@@ -457,12 +457,13 @@ def test_alertmanager_sends_what_tocsin_renders(monkeypatch: pytest.MonkeyPatch)
         return out
 
     def all_delivered() -> bool:
-        # Every notification goes to each integration of the one receiver.
+        # Every notification goes to each integration of the one receiver (at least once:
+        # Alertmanager may retry one; every copy is compared below like the others).
         sent = len(http.posts("/webhook"))
         return (
-            len(http.posts("/slack/")) == sent * len(SLACK_CONFIGS)
-            and len(http.posts("/pagerduty")) == sent
-            and len(smtp.messages) == sent * len(EMAIL_CONFIGS)
+            len(http.posts("/slack/")) >= sent * len(SLACK_CONFIGS)
+            and len(http.posts("/pagerduty")) >= sent
+            and len(smtp.messages) >= sent * len(EMAIL_CONFIGS)
         )
 
     firing = {"CorpusCPU/firing/1/0", "CorpusDisk/firing/2/1"}
