@@ -37,9 +37,9 @@ connection aborts it when one write (the close frame included) has been blocked 
 `write_timeout` seconds: the socket is closed with SO_LINGER 0, the peer gets a TCP reset
 and the blocked write returns. No close frame: it could not reach a peer that does not
 read; a client that finds its connection reset resumes with the last seq it has, as after
-any drop. Writes are timed in pieces of at most `WRITE_PIECE` (256 KB) whole frames, so a
+any drop. Writes are timed in pieces of at most `WRITE_PIECE` (1 MiB) whole frames, so a
 client that reads slowly through a large catch-up is not taken for one that stopped: it is
-aborted only when it took less than a piece in `write_timeout` (13 KB/s at the defaults),
+aborted only when it took less than a piece in `write_timeout` (51 KiB/s at the defaults),
 and otherwise, if it falls too far behind, closed with 4408 as above. The abort needs `FrameWrites` under Hypercorn over
 HTTP/1.1 (it reaches the connection's socket the same guarded way); elsewhere there is no
 watchdog, and such a client holds its connection until the peer leaves.
@@ -264,10 +264,11 @@ def _hypercorn_extensions(send: Send) -> dict[str, Any]:
     if not isinstance(stream, WSStream):
         return {}
 
-    async def write(data: bytes) -> None:
+    async def write(data: Buffer) -> None:
         if stream.closed or stream.state is not ASGIWebsocketState.CONNECTED:
             raise WebSocketDisconnect(1006, "the connection is closed")
-        await stream.send(Data(stream_id=stream.stream_id, data=data))
+        # A memoryview goes through to trio's send_all untouched (Hypercorn's type says bytes).
+        await stream.send(Data(stream_id=stream.stream_id, data=data))  # type: ignore[arg-type]
 
     added: dict[str, Any] = {FRAMES_EXTENSION: write}
     sock = _hypercorn_socket(stream)
@@ -551,15 +552,16 @@ def stream_routes(
 
 
 #: The most one timed write carries: a client that takes less than this in `write_timeout`
-#: (256 KB in 20 s: 13 KB/s) has stopped reading, for the watchdog.
-WRITE_PIECE = 256 * 1024
+#: (1 MiB in 20 s: 51 KiB/s) has stopped reading, for the watchdog. Large, so that most
+#: writes are one piece (they average ~400 KB with 100 subscribers at full ingest).
+WRITE_PIECE = 1024 * 1024
 
 
 def _pieces(
     frames: list[bytes], joined: bytes | None, joins: bool
-) -> Iterator[tuple[list[bytes], bytes | None]]:
+) -> Iterator[tuple[list[bytes], Buffer | None]]:
     """`(frames, joined)` as writes of at most `WRITE_PIECE` bytes each (a larger frame alone),
-    cut between frames; a shared `joined` is sliced, not joined again."""
+    cut between frames; a shared `joined` is sliced (memoryviews), not copied or joined again."""
     if not joins:
         for frame in frames:
             yield [frame], None
@@ -568,15 +570,16 @@ def _pieces(
     if total <= WRITE_PIECE:
         yield frames, joined
         return
+    # Slices of a memoryview: no copy (a shared `joined` is written to every subscriber).
     blob = memoryview(joined if joined is not None else b"".join(frames))
     start = size = 0
     for frame in frames:
         if size and size + len(frame) > WRITE_PIECE:
-            yield [], bytes(blob[start : start + size])
+            yield [], blob[start : start + size]
             start, size = start + size, 0
         size += len(frame)
     if size:
-        yield [], bytes(blob[start : start + size])
+        yield [], blob[start : start + size]
 
 
 class _WriteWatch:
@@ -610,8 +613,11 @@ class _WriteWatch:
                 return
 
 
+#: Bytes, or a memoryview of them (a piece of a shared buffer, not copied).
+Buffer = bytes | memoryview
+
 #: Sends frames; the second argument, when given, is the first already joined.
-_Write = Callable[[list[bytes], bytes | None], Awaitable[None]]
+_Write = Callable[[list[bytes], Buffer | None], Awaitable[None]]
 
 
 def _writer(ws: WebSocket) -> tuple[_Write, bool]:
@@ -620,12 +626,12 @@ def _writer(ws: WebSocket) -> tuple[_Write, bool]:
     send_frames = (ws.scope.get("extensions") or {}).get(FRAMES_EXTENSION)
     if send_frames is not None:
 
-        async def write_joined(frames: list[bytes], joined: bytes | None = None) -> None:
+        async def write_joined(frames: list[bytes], joined: Buffer | None = None) -> None:
             await send_frames(b"".join(frames) if joined is None else joined)
 
         return write_joined, True
 
-    async def write_each(frames: list[bytes], _joined: bytes | None = None) -> None:
+    async def write_each(frames: list[bytes], _joined: Buffer | None = None) -> None:
         for frame in frames:
             await ws.send_text(_frame_text(frame))
 
