@@ -283,12 +283,14 @@ class SegmentJournal:
             raise JournalClosed("the journal is closed")
         self._check_snapshot_seq(snapshot)
         async with self._snapshot_lock:
-            try:
-                await trio.to_thread.run_sync(self._save_snapshot_sync, snapshot)
-            except OSError as exc:
-                raise JournalError(
-                    f"cannot store the snapshot of seq {snapshot.seq}: {exc}"
-                ) from exc
+            await self._store_snapshot(snapshot)
+
+    async def _store_snapshot(self, snapshot: Snapshot) -> None:
+        """Write `snapshot` and apply retention, in a thread (the caller holds the lock)."""
+        try:
+            await trio.to_thread.run_sync(self._save_snapshot_sync, snapshot)
+        except OSError as exc:
+            raise JournalError(f"cannot store the snapshot of seq {snapshot.seq}: {exc}") from exc
 
     async def save_snapshot_built(self, build: Callable[[], Snapshot]) -> int:
         """Store the snapshot `build()` returns, as `save_snapshot` does; returns its seq.
@@ -328,12 +330,7 @@ class SegmentJournal:
                 )
                 snapshot = build()
                 self._check_snapshot_seq(snapshot)
-                try:
-                    await trio.to_thread.run_sync(self._save_snapshot_sync, snapshot)
-                except OSError as exc2:
-                    raise JournalError(
-                        f"cannot store the snapshot of seq {snapshot.seq}: {exc2}"
-                    ) from exc2
+                await self._store_snapshot(snapshot)
                 return snapshot.seq
             if pid == 0:  # pragma: no cover - runs in the child, which never returns
                 self._build_in_child(build, write_end, parent)

@@ -15,27 +15,18 @@ import httpx
 import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from trio_websocket import ConnectionClosed, open_websocket_url
 
 from tests.fakes import wait_for
-from tocsin.actors.runtime import open_runtime
 from tocsin.actors.stream import SharedStream
-from tocsin.adapters.http import ApiContext, serve_http
 from tocsin.adapters.http.metrics import ApiMetrics
-from tocsin.adapters.http.routes_ops import ops_routes
 from tocsin.adapters.http.routes_stream import (
     CLOSE_FELL_BEHIND,
-    FrameWrites,
     encode_frame,
-    stream_routes,
 )
-from tocsin.config import load_text
-from tocsin.daemon import rules_of
-from tocsin.journal import MemoryStore, open_memory_journal
 
-from .test_stream import CONFIG, DEADLINE, Served
+from .test_stream import DEADLINE, Served
+from .test_stream import serving as stream_serving
 from .test_stream_stalled import open_stalled_client, reset_by_peer
 
 FELL_BEHIND = {"reason": "fell behind"}
@@ -45,23 +36,11 @@ STOPPED_READING = {"reason": "stopped reading"}
 @asynccontextmanager
 async def serving(**route_kw: Any) -> AsyncIterator[tuple[Served, httpx.AsyncClient]]:
     """The stream and `/metrics` on one port, and an HTTP client with a read token."""
-    config = load_text(CONFIG, env={})
-    async with (
-        open_memory_journal(MemoryStore()) as journal,
-        open_runtime(journal, rules=rules_of(config)) as rt,
-    ):
-        ctx = ApiContext(config)
-        ctx.attach(rt)
-        routes = [*ops_routes(ctx), *stream_routes(ctx, **route_kw)]
-        app = Starlette(routes=routes, middleware=[Middleware(FrameWrites)])
-        stop = trio.Event()
-        async with trio.open_nursery() as nursery:
-            url = await nursery.start(serve_http, app, "127.0.0.1:0", stop.wait)
-            headers = {"Authorization": "Bearer read-secret"}
-            async with httpx.AsyncClient(base_url=url, headers=headers) as http:
-                yield Served(url.replace("http://", "ws://"), rt), http
-            stop.set()
-            nursery.cancel_scope.deadline = trio.current_time() + 5
+    async with stream_serving(True, with_ops=True, **route_kw) as served:
+        headers = {"Authorization": "Bearer read-secret"}
+        base = served.url.replace("ws://", "http://")
+        async with httpx.AsyncClient(base_url=base, headers=headers) as http:
+            yield served, http
 
 
 async def scrape(http: httpx.AsyncClient) -> dict[tuple[str, frozenset[Any]], float]:

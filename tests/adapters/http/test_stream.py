@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -34,6 +34,7 @@ from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket
 from tocsin.actors.bus import BusMessage
 from tocsin.actors.runtime import Runtime, open_runtime
 from tocsin.adapters.http import ApiContext, serve_http
+from tocsin.adapters.http.routes_ops import ops_routes
 from tocsin.adapters.http.routes_stream import (
     CLOSE_FELL_BEHIND,
     FRAMES_EXTENSION,
@@ -92,7 +93,10 @@ def framed(request: pytest.FixtureRequest) -> bool:
 
 
 @asynccontextmanager
-async def serving(framed: bool = False, **route_kw: Any) -> AsyncIterator[Served]:
+async def serving(
+    framed: bool = False, *, with_ops: bool = False, **route_kw: Any
+) -> AsyncIterator[Served]:
+    """The stream on a real Hypercorn on 127.0.0.1 (`with_ops`: and `/metrics`, `/-/...`)."""
     config = load_text(CONFIG, env={})
     async with (
         open_memory_journal(MemoryStore()) as journal,
@@ -101,7 +105,8 @@ async def serving(framed: bool = False, **route_kw: Any) -> AsyncIterator[Served
         ctx = ApiContext(config)
         ctx.attach(rt)
         middleware = [Middleware(FrameWrites)] if framed else []
-        app = Starlette(routes=stream_routes(ctx, **route_kw), middleware=middleware)
+        routes = [*(ops_routes(ctx) if with_ops else []), *stream_routes(ctx, **route_kw)]
+        app = Starlette(routes=routes, middleware=middleware)
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
             url = await nursery.start(serve_http, app, "127.0.0.1:0", stop.wait)
@@ -291,20 +296,28 @@ async def test_many_subscribers_get_the_same_events_joined_or_not(framed: bool):
         assert [m["seq"] for m in got_a] == list(range(start + 1, head + 1))
 
 
+@asynccontextmanager
+async def probing(probe: Callable[[WebSocket], Awaitable[None]]) -> AsyncIterator[Any]:
+    """A websocket client of `probe`, served at `/probe` behind `FrameWrites` by a real
+    Hypercorn on 127.0.0.1: for tests that Hypercorn's internals are where we reach."""
+    app = Starlette(routes=[WebSocketRoute("/probe", probe)], middleware=[Middleware(FrameWrites)])
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(serve_http, app, "127.0.0.1:0", stop.wait)
+        async with open_websocket_url(url.replace("http://", "ws://") + "/probe") as ws:
+            yield ws
+        stop.set()
+
+
 async def test_frame_writes_reach_the_stream_under_hypercorn():
     async def probe(ws: WebSocket) -> None:
         await ws.accept()
         await ws.send_text("yes" if FRAMES_EXTENSION in ws.scope["extensions"] else "no")
         await ws.close()
 
-    app = Starlette(routes=[WebSocketRoute("/probe", probe)], middleware=[Middleware(FrameWrites)])
-    stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        url = await nursery.start(serve_http, app, "127.0.0.1:0", stop.wait)
-        async with open_websocket_url(url.replace("http://", "ws://") + "/probe") as ws:
-            with trio.fail_after(DEADLINE):
-                assert await ws.get_message() == "yes"
-        stop.set()
+    async with probing(probe) as ws:
+        with trio.fail_after(DEADLINE):
+            assert await ws.get_message() == "yes"
 
 
 # -- the encoding: byte for byte what `to_jsonable` gives, at a fraction of the cost --------

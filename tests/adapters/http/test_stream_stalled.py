@@ -15,25 +15,20 @@ import socket
 import pytest
 import trio
 import trio.testing
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
-from trio_websocket import ConnectionClosed, open_websocket_url
+from trio_websocket import ConnectionClosed
 
 from tests.fakes import wait_for
 from tocsin.actors.stream import SharedStream
-from tocsin.adapters.http import serve_http
 from tocsin.adapters.http.routes_stream import (
     ABORT_EXTENSION,
     WRITE_PIECE,
-    FrameWrites,
     _pieces,
     _WriteWatch,
     encode_frame,
 )
 
-from .test_stream import DEADLINE, serving
+from .test_stream import DEADLINE, probing, serving
 
 WRITE_TIMEOUT = 1.0
 BUFFER = 5_000  # the reader must not fall behind on a loaded machine
@@ -133,18 +128,13 @@ async def test_the_abort_reaches_the_socket_under_hypercorn():
         ws.scope["extensions"][ABORT_EXTENSION]()
         await ws.receive()  # the disconnect Hypercorn reports for the aborted socket
 
-    app = Starlette(routes=[WebSocketRoute("/probe", probe)], middleware=[Middleware(FrameWrites)])
-    stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        url = await nursery.start(serve_http, app, "127.0.0.1:0", stop.wait)
-        async with open_websocket_url(url.replace("http://", "ws://") + "/probe") as ws:
-            with trio.fail_after(DEADLINE):
-                assert await ws.get_message() == "yes"
-                await ws.send_message("abort!")
-                with pytest.raises(ConnectionClosed) as caught:
-                    await ws.get_message()
-        assert caught.value.reason.code == 1006  # abnormal: no close frame
-        stop.set()
+    async with probing(probe) as ws:
+        with trio.fail_after(DEADLINE):
+            assert await ws.get_message() == "yes"
+            await ws.send_message("abort!")
+            with pytest.raises(ConnectionClosed) as caught:
+                await ws.get_message()
+    assert caught.value.reason.code == 1006  # abnormal: no close frame
 
 
 # -- the watchdog's clock ---------------------------------------------------------------------
