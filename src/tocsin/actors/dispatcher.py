@@ -38,7 +38,7 @@ import trio
 
 from tocsin.actors.eventlog import TRANSIENT
 from tocsin.actors.groups import Reply, request_notifications
-from tocsin.actors.ports import Router, RouteTarget
+from tocsin.actors.ports import Router, RouteTarget, muted_flush
 from tocsin.core.events import AlertData, AlertReceived, AlertResolved, GroupEvent, GroupOpened
 from tocsin.core.group_state import GroupState, arrived_late, evolve, group_id_for
 from tocsin.core.labels import Labels
@@ -289,10 +289,8 @@ class Dispatcher:
         tracker = rt.inhibition
         with tracker.preview(received, world) if tracker is not None else nullcontext():
             for gid, preview in candidates:
-                route_id = preview.policy.route_id if preview.policy is not None else ""
                 try:
-                    command = FlushDue(rt.mutes.mutes(preview, route_id, now))
-                    out += decide(preview, command, now)
+                    out += decide(preview, muted_flush(rt.mutes, preview, now), now)
                 except Exception:  # its actor tries again, under supervision
                     log.debug("group %s: flush left to its actor", gid, exc_info=True)
         return out

@@ -41,14 +41,13 @@ import attrs
 import trio
 
 from tocsin.actors.eventlog import TRANSIENT
+from tocsin.actors.ports import next_timer_command
 from tocsin.core.events import GroupEvent, NotificationRequested
 from tocsin.core.group_state import GroupState, Phase
 from tocsin.core.lifecycle import (
     Command,
-    FlushDue,
     IllegalCommand,
     decide,
-    due_commands,
     next_deadline,
 )
 
@@ -376,13 +375,9 @@ class GroupActor:
                 state = rt.world.groups.get(gid)
                 if state is None:
                     return
-                due = due_commands(state, now)
-                if not due:
+                command = next_timer_command(rt.mutes, state, now)
+                if command is None:
                     return
-                command = due[0]
-                if isinstance(command, FlushDue):
-                    route_id = state.policy.route_id if state.policy else ""
-                    command = FlushDue(rt.mutes.mutes(state, route_id, now))
                 events = decide(state, command, now)
                 await self._commit(events)
                 request_notifications(rt, events)

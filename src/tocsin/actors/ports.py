@@ -15,8 +15,9 @@ import attrs
 from tocsin.core.events import GroupPolicy, Mute, NotificationRequested
 from tocsin.core.group_state import GroupState
 from tocsin.core.labels import Labels
+from tocsin.core.lifecycle import Command, FlushDue, due_commands
 
-__all__ = ["MuteSource", "Notifier", "RouteTarget", "Router"]
+__all__ = ["MuteSource", "Notifier", "RouteTarget", "Router", "muted_flush", "next_timer_command"]
 
 
 @attrs.frozen
@@ -39,6 +40,20 @@ class MuteSource(Protocol):
     def mutes(self, state: GroupState, route_id: str, now: datetime) -> tuple[Mute, ...]:
         """Which of the group's alerts are muted at `now`, and why (silence, inhibition, ...)."""
         ...
+
+
+def muted_flush(mutes: MuteSource, state: GroupState, now: datetime) -> FlushDue:
+    """The flush command for `state` at `now`, carrying what its route's mutes say."""
+    route_id = state.policy.route_id if state.policy is not None else ""
+    return FlushDue(mutes.mutes(state, route_id, now))
+
+
+def next_timer_command(mutes: MuteSource, state: GroupState, now: datetime) -> Command | None:
+    """The first timer command due at `now` (`due_commands`), a flush with its mutes."""
+    due = due_commands(state, now)
+    if not due:
+        return None
+    return muted_flush(mutes, state, now) if isinstance(due[0], FlushDue) else due[0]
 
 
 class Notifier(Protocol):

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from tocsin.actors.config_ports import ConfigMutes, ConfigRouter, InhibitionTracker
+from tocsin.actors.ports import next_timer_command
 from tocsin.actors.runtime import Rules
 from tocsin.core.events import (
     AlertChange,
@@ -39,7 +40,7 @@ from tocsin.core.events import (
     SilenceExpired,
 )
 from tocsin.core.group_state import group_id_for
-from tocsin.core.lifecycle import FlushDue, ReceiveAlerts, decide, due_commands, next_deadline
+from tocsin.core.lifecycle import ReceiveAlerts, decide, next_deadline
 from tocsin.core.world import World
 
 __all__ = ["Input", "SimulationResult", "Simulator", "inputs_from_events"]
@@ -137,13 +138,9 @@ class Simulator:
             if state is None or next_deadline(state) != at:
                 continue  # stale entry: the group moved on (or ended)
             for _ in range(100):
-                due = due_commands(state, at)
-                if not due:
+                command = next_timer_command(self.mutes, state, at)
+                if command is None:
                     break
-                command = due[0]
-                if isinstance(command, FlushDue):
-                    route_id = state.policy.route_id if state.policy else ""
-                    command = FlushDue(self.mutes.mutes(state, route_id, at))
                 self._apply(decide(state, command, at))
                 self.result.decisions += 1
                 state = self.world.groups.get(gid)
