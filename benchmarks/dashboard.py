@@ -22,20 +22,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.adapters.running_tocsin import RunningTocsin, running_tocsin, wait_for
 from tests.integration.dashboard_page import CHROMIUM_ARGS, CONFIG, TOKEN
 
 TIMEOUT = 60.0
@@ -67,71 +63,9 @@ ROWS_LAID_OUT = """n => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait(condition: Callable[[], object], what: str) -> Any:
-    deadline = time.monotonic() + TIMEOUT
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {TIMEOUT}s waiting for {what}")
-        time.sleep(0.05)
-    return value
-
-
-@contextmanager
-def _tocsin() -> Iterator[httpx.Client]:
-    with tempfile.TemporaryDirectory(prefix="tocsin-bench-dashboard-") as tmp:
-        directory = Path(tmp)
-        (directory / "alertmanager.yml").write_text(CONFIG)
-        port = _free_port()
-        with open(directory / "tocsin.log", "wb") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tocsin.cli.main",
-                    "run",
-                    "--data-dir",
-                    str(directory / "data"),
-                    "--config",
-                    str(directory / "alertmanager.yml"),
-                    "--listen",
-                    f"127.0.0.1:{port}",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        client = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=30.0,
-        )
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise SystemExit((directory / "tocsin.log").read_text(errors="replace"))
-            try:
-                return client.get("/-/ready").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        try:
-            _wait(ready, "tocsin ready")
-            yield client
-        finally:
-            client.close()
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def _tocsin() -> AbstractContextManager[RunningTocsin]:
+    """`tocsin run` on the dashboard test's config; checked to stop cleanly after."""
+    return running_tocsin(CONFIG, token=TOKEN, ready_timeout=TIMEOUT, client_timeout=30.0)
 
 
 def _alerts(tag: str, n: int) -> list[dict[str, Any]]:
@@ -264,16 +198,17 @@ def main() -> None:
         try:
             storms = []
             for run in range(args.runs):
-                with _tocsin() as client:  # a fresh daemon each time: no group left over
-                    url = str(client.base_url).rstrip("/")
-                    storms.append(
-                        _storm(browser, url, client, _alerts(f"Storm{run}x", args.groups))
-                    )
-            with _tocsin() as client:
-                url = str(client.base_url).rstrip("/")
-                _post(client, _alerts("Standing", args.groups))
-                _wait(lambda: _active(client) == args.groups, f"{args.groups} active groups")
-                loads = [_load(browser, url, args.groups) for _ in range(args.runs)]
+                with _tocsin() as t:  # a fresh daemon each time: no group left over
+                    alerts = _alerts(f"Storm{run}x", args.groups)
+                    storms.append(_storm(browser, t.url, t.client, alerts))
+            with _tocsin() as t:
+                _post(t.client, _alerts("Standing", args.groups))
+                wait_for(
+                    lambda: _active(t.client) == args.groups,
+                    TIMEOUT,
+                    f"{args.groups} active groups",
+                )
+                loads = [_load(browser, t.url, args.groups) for _ in range(args.runs)]
         finally:
             browser.close()
     print(f"{args.groups} groups, headless chromium, {os.cpu_count()} cores")

@@ -108,6 +108,7 @@ def running_tocsin(
     env: dict[str, str] | None = None,
     token: str | None = None,
     ready_timeout: float = 30.0,
+    client_timeout: float = 10.0,
 ) -> Iterator[RunningTocsin]:
     """Start `tocsin run` (with `config_yaml`, or the built-in default when None) and wait
     until it is ready; SIGTERM it on exit and check it exited 0."""
@@ -137,7 +138,7 @@ def running_tocsin(
                     env=proc_env,
                 )
             client = httpx.Client(
-                base_url=f"http://127.0.0.1:{port}", timeout=10.0, headers=headers
+                base_url=f"http://127.0.0.1:{port}", timeout=client_timeout, headers=headers
             )
             t = RunningTocsin(
                 f"http://127.0.0.1:{port}", port, directory, process, client, proc_env
