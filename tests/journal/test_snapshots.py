@@ -196,32 +196,38 @@ async def test_the_loop_runs_while_the_child_builds_the_state_as_of_the_call(
     tmp_path: Path,
 ) -> None:
     """The child sees the state at the instant of the call, however the parent changes it
-    meanwhile, and the parent's loop keeps running (a build that holds the CPU for 1 s
-    inline would let no tick through; forked, a hundred could pass)."""
+    meanwhile, and the parent's loop keeps running: the build waits until the parent's loop
+    has ticked three times during the save (built inline, it would hold the loop and no tick
+    could come: it gives up after 30 s and the test fails)."""
+    ticked = tmp_path / "ticked"
     state = {"n": 0}
-    ticks_during_save = -1
+    since: list[int] = []  # the tick count when the save began
 
     def build() -> Snapshot:
-        time.sleep(1.0)  # in the child: the parent's loop must not notice
-        return Snapshot(1, 1, dict(state))
+        deadline = time.monotonic() + 30.0
+        while not ticked.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return Snapshot(1, 1, {**state, "released": ticked.exists()})
 
-    async with open_segment_journal(tmp_path) as journal, trio.open_nursery() as nursery:
+    async with open_segment_journal(tmp_path / "j") as journal, trio.open_nursery() as nursery:
         await journal.append([draft(1)])
 
         async def tick() -> None:
             while True:
                 await trio.sleep(0.01)
                 state["n"] += 1
+                if since and state["n"] - since[0] >= 3 and not ticked.exists():
+                    ticked.write_text("three ticks while the child builds")
 
         nursery.start_soon(tick)
         await trio.lowlevel.checkpoint()  # let the ticker park in its sleep
-        before = state["n"]
+        since.append(state["n"])
         await journal.save_snapshot_built(build)
-        ticks_during_save = state["n"] - before
+        ticks_during_save = state["n"] - since[0]
         nursery.cancel_scope.cancel()
         loaded = journal.load_snapshot()
-    assert loaded is not None and loaded.payload == {"n": before}
-    assert ticks_during_save >= 3, f"the loop ticked {ticks_during_save} times in 1 s"
+    assert loaded is not None and loaded.payload == {"n": since[0], "released": True}
+    assert ticks_during_save >= 3
 
 
 async def test_a_failing_child_is_reported_and_the_journal_stays_usable(tmp_path: Path) -> None:
@@ -256,7 +262,8 @@ async def test_a_cancelled_save_kills_its_child_and_writes_nothing(tmp_path: Pat
 
     def slow() -> Snapshot:
         pid_file.write_text(str(os.getpid()))
-        time.sleep(30)  # in the child; the test kills it long before
+        signal.alarm(60)  # a bound, should the kill under test not come
+        signal.pause()  # until the parent kills it
         return Snapshot(1, 1, {})
 
     async with open_segment_journal(tmp_path / "j") as journal:
