@@ -351,9 +351,8 @@ class SegmentJournal:
                 # A child killed mid-write leaves its temporary file (the state's size).
                 with _suppressed(OSError):
                     await trio.to_thread.run_sync(self._snapshots.remove_temporaries)
-            if status == "invalid":
-                raise InvalidRecord(detail)
-            if status != "ok":
+                if status == "invalid":
+                    raise InvalidRecord(detail)
                 raise JournalError(f"the snapshot child failed: {detail or report}")
             seq = int(detail)
             try:
