@@ -13,7 +13,11 @@ alerts concurrently, as eight HTTP connections would. Prints:
 - what a snapshot of that state costs the event loop: the longest gap a 1 ms ticker sees
   while it is taken, built in a forked child (the default) and inline on the loop;
 - journal bytes written by re-sends: every alert re-sent with endsAt moved a minute later, as
-  Prometheus does every minute; bytes per round x 60 = bytes per hour.
+  Prometheus does every minute; bytes per round x 60 = bytes per hour;
+- the reference for the ingest rate (`--scenario 50-groups` or `both`): the work each new
+  alert needs in this event model, step by step, timed alone in a tight loop over the same
+  alerts: no actors, no trio, no disk. Its sum is the most one core could ingest if all the
+  rest (the dispatcher's rounds, group actors, the journal's I/O) cost nothing.
 
 Targets (issue 3): >= 50,000 alerts/s for 50 groups; <= 2 KB per alert and <= 8 KB per
 alert+group; restart <= 2 s. Nothing here asserts.
@@ -27,19 +31,28 @@ import shutil
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timedelta
+import zlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import msgpack
 import trio
 import trio.testing
 
+from tocsin.actors.config_ports import ConfigRouter
+from tocsin.actors.ports import RouteTarget
 from tocsin.actors.runtime import Rules, RuntimeSettings, open_runtime
 from tocsin.config import load_text
-from tocsin.core.events import AlertData, NotificationRequested
-from tocsin.core.group_state import GroupState
+from tocsin.core.codec import CODEC, to_micros
+from tocsin.core.events import AlertData, GroupEvent, NotificationRequested
+from tocsin.core.group_state import GroupState, group_id_for
 from tocsin.core.labels import Labels
+from tocsin.core.lifecycle import ReceiveAlerts, decide
 from tocsin.core.replay import tune_gc
+from tocsin.core.world import World
 from tocsin.journal import open_segment_journal
+from tocsin.journal.framing import HEADER
 
 CONFIG = """\
 route:
@@ -131,6 +144,66 @@ async def snapshot_cost(rt: object) -> tuple[float, float]:
         took = time.perf_counter() - start
         done = True
     return took, longest * 1e3
+
+
+def design_floor(alerts: list[AlertData], routing: Rules, batch: int) -> list[tuple[str, float]]:
+    """(step, µs of CPU per alert) for each step a new alert takes in this event model, timed
+    alone over `alerts` (fresh ones: nothing cached), as the runtime does them: its
+    fingerprint, its routes, the pure core's decision (a `ReceiveAlerts` per group and batch
+    of `batch` alerts, as a dispatcher round makes), the events' journal payloads, the records
+    (msgpack, CRC, header, joined for one write) and the state they fold into."""
+    router = ConfigRouter(routing.routing)
+    now = alerts[0].starts_at or datetime.now(UTC)
+    steps: list[tuple[str, float]] = []
+    n = len(alerts)
+
+    def timed(label: str, step: Any) -> Any:
+        gc.collect()
+        start = time.process_time()
+        out = step()
+        steps.append((label, (time.process_time() - start) / n * 1e6))
+        return out
+
+    timed("fingerprint", lambda: [a.labels.fingerprint_hex for a in alerts])
+    routes = timed("routes", lambda: [router.route(a.labels) for a in alerts])
+    # Decide and fold alternate (each decision reads the state the last one left): timed
+    # separately, a clock read per group and batch.
+    world, clock = World(), time.process_time
+    events: list[GroupEvent] = []
+    deciding = folding = 0.0
+    gc.collect()
+    for first in range(0, n, batch):
+        groups: dict[str, tuple[RouteTarget, list[AlertData]]] = {}
+        for alert, targets in zip(
+            alerts[first : first + batch], routes[first : first + batch], strict=True
+        ):
+            target = targets[0]
+            groups.setdefault(group_id_for(target.group_key), (target, []))[1].append(alert)
+        for gid, (target, members) in groups.items():
+            t0 = clock()
+            command = ReceiveAlerts(
+                tuple(members), target.group_key, target.group_labels, target.policy
+            )
+            decided = decide(world.group(gid), command, now)
+            t1 = clock()
+            for ev in decided:
+                world.apply(len(events) + 1, ev)
+                events.append(ev)
+            folding += clock() - t1
+            deciding += t1 - t0
+    steps += [("decide", deciding / n * 1e6), ("apply to the world", folding / n * 1e6)]
+    encoded = timed("journal payloads", lambda: [CODEC.encode(e) for e in events])
+    pack, header, crc, ts = msgpack.Packer().pack, HEADER.pack, zlib.crc32, to_micros(now)
+
+    def records() -> bytes:
+        out: list[bytes] = []
+        for seq, (tag, version, payload) in enumerate(encoded):
+            body = pack([seq, ts, tag, version, payload])
+            out += (header(len(body), crc(body)), body)
+        return b"".join(out)
+
+    timed("records (msgpack, CRC, header)", records)
+    return steps
 
 
 def directory_bytes(path: Path) -> int:
@@ -227,6 +300,17 @@ def main() -> None:
                 f"{r['snap_fork_gap_ms']:.0f} ms; inline {r['snap_inline_s']:.2f} s, "
                 f"longest gap {r['snap_inline_gap_ms']:.0f} ms"
             )
+            if groups:
+                steps = design_floor(
+                    make_alerts(args.alerts, groups, datetime.now(UTC)), rules(groups), args.batch
+                )
+                total = sum(us for _, us in steps)
+                print(
+                    f"{'':>20}  reference, each new alert's own steps alone: {total:.1f} µs "
+                    f"= {1e6 / total:,.0f} alerts/s on one core with nothing else ("
+                    + ", ".join(f"{label} {us:.1f}" for label, us in steps)
+                    + ")"
+                )
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
