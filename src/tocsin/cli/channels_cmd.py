@@ -126,6 +126,7 @@ def preview(channel: Channel, n: Notification) -> str:
 
 async def _run(config: Config, receivers: list[str], dry_run: bool) -> list[dict[str, Any]]:
     from tocsin.actors.channels import ChannelNotifier
+    from tocsin.actors.channels.settings import WEBHOOK_SIGNING_SECRET
     from tocsin.adapters.channels.factory import ClientPool, build_channels
     from tocsin.adapters.templates import JinjaRenderer
 
@@ -135,7 +136,11 @@ async def _run(config: Config, receivers: list[str], dry_run: bool) -> list[dict
     pool = ClientPool(_TIMEOUT)
     results: list[dict[str, Any]] = []
     try:
-        built = build_channels(config, notifier.kit, pool, notifier, timeout=_TIMEOUT)
+        # Signed as the daemon signs (`tocsin run`), so a receiver's check is tested too.
+        secret = os.environ.get(WEBHOOK_SIGNING_SECRET) or None
+        built = build_channels(
+            config, notifier.kit, pool, notifier, timeout=_TIMEOUT, webhook_secret=secret
+        )
         now = datetime.now(UTC)
         for receiver, channels in built.items():
             if receivers and receiver not in receivers:

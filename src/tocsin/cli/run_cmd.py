@@ -14,6 +14,7 @@ import argparse
 import logging
 import os
 import signal
+from collections.abc import Mapping
 from typing import Any
 
 import trio
@@ -80,7 +81,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         default_data_dir=args.default_data_dir,
     )
     try:
-        daemon = Daemon(options, os.environ, notifier_factory=_channels)
+        env = os.environ
+        daemon = Daemon(options, env, notifier_factory=lambda config: _channels(config, env))
     except ConfigError as exc:
         log.error("cannot start: the configuration has problems:\n%s", exc)
         return 1
@@ -105,12 +107,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _channels(config: Config) -> Notifier:
+def _channels(config: Config, env: Mapping[str, str]) -> Notifier:
     """The channel actors: every receiver integration of `config` delivers for real (those
-    without credentials are log channels). Raises `ConfigError` for a template that fails."""
-    from tocsin.actors.channels import ChannelNotifier
+    without credentials are log channels), webhook bodies signed with
+    `$TOCSIN_WEBHOOK_SIGNING_SECRET` when it is set. Raises `ConfigError` for a template that
+    fails."""
+    from tocsin.actors.channels import ChannelNotifier, ChannelSettings
+    from tocsin.actors.channels.settings import WEBHOOK_SIGNING_SECRET
 
-    return ChannelNotifier.from_config(config)
+    settings = ChannelSettings(webhook_secret=env.get(WEBHOOK_SIGNING_SECRET) or None)
+    return ChannelNotifier.from_config(config, settings)
 
 
 async def serve(daemon: Daemon) -> None:

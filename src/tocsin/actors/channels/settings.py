@@ -7,7 +7,11 @@ from datetime import timedelta
 
 import attrs
 
-__all__ = ["BreakerSettings", "ChannelSettings"]
+__all__ = ["WEBHOOK_SIGNING_SECRET", "BreakerSettings", "ChannelSettings"]
+
+#: The environment variable `tocsin run` (and `tocsin channels test`) take
+#: `ChannelSettings.webhook_secret` from: when set, every webhook integration signs its bodies.
+WEBHOOK_SIGNING_SECRET = "TOCSIN_WEBHOOK_SIGNING_SECRET"
 
 
 @attrs.frozen
@@ -45,8 +49,8 @@ class ChannelSettings:
                         channel)
     timeout             per-request timeout, seconds
     redact_patterns     extra regexes whose matches are masked in labels and annotations
-    webhook_secret      signs webhook bodies (X-Tocsin-Signature) when set
-    slack_signing_secret verifies Slack interactivity requests
+    webhook_secret      signs webhook bodies (X-Tocsin-Signature) when set (`tocsin run`:
+                        $TOCSIN_WEBHOOK_SIGNING_SECRET)
     """
 
     mailbox_size: int = 1000
@@ -63,4 +67,3 @@ class ChannelSettings:
     redact_patterns: tuple[str, ...] = ()
     max_alerts_in_message: int = 10
     webhook_secret: str | None = attrs.field(default=None, repr=False)
-    slack_signing_secret: str | None = attrs.field(default=None, repr=False)
