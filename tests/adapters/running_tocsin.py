@@ -4,6 +4,7 @@
         t.client.post("/api/v2/alerts", json=[...])
         t.url            # http://127.0.0.1:PORT
         t.stop()         # SIGTERM; asserts exit 0 within 10 s
+        t.kill()         # SIGKILL (then the exit expected is that)
 
 Readiness is `GET /-/ready` polled against a deadline; a failure carries the process's log.
 The port is picked free just before start and retried if another process takes it first.
@@ -58,6 +59,7 @@ class RunningTocsin:
     process: subprocess.Popen[bytes]
     client: httpx.Client
     env: dict[str, str] = field(default_factory=dict)
+    expected_exit: int = 0  # what `running_tocsin` checks the exit status against
 
     @property
     def data_dir(self) -> Path:
@@ -75,6 +77,12 @@ class RunningTocsin:
 
     def signal(self, sig: signal.Signals) -> None:
         self.process.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: no shutdown at all."""
+        self.process.kill()
+        self.process.wait()
+        self.expected_exit = -signal.SIGKILL
 
     def stop(self, timeout: float = 10.0) -> int:
         """SIGTERM, and the exit status (fails unless it exits within `timeout`)."""
@@ -147,7 +155,7 @@ def running_tocsin(
                 wait_for(lambda t=t: _ready(t), ready_timeout, f"tocsin ready:\n{t.log()}")
                 if process.poll() is None:
                     yield t
-                    assert t.stop() == 0, t.log()
+                    assert t.stop() == t.expected_exit, t.log()
                     return
             finally:
                 client.close()

@@ -10,17 +10,14 @@ import selectors
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tocsin.cli.main import main
 from tocsin.journal import open_journal_reader
 
 from ..adapters.running_tocsin import free_port, running_tocsin, wait_for
+from ..fakes.webhook_sink import webhook_sink
 
 
 def _wait_for_line(proc: subprocess.Popen[bytes], needle: str, deadline: float) -> str:
@@ -193,32 +190,6 @@ def test_the_slack_interactions_endpoint_is_mounted_and_checks_signatures():
         assert r.status_code == 401  # mounted (not 404), and an unsigned request is refused
 
 
-@contextmanager
-def raw_sink() -> Iterator[tuple[int, list[tuple[dict[str, str], bytes]]]]:
-    """An HTTP server on 127.0.0.1 that keeps each POST's headers and body bytes, as sent."""
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _signed_by(secret: str, headers: dict[str, str], body: bytes) -> bool:
     """Whether `headers` carry the webhook channel's signature of `body` with `secret`."""
     ts = headers.get("x-tocsin-timestamp", "")
@@ -239,9 +210,12 @@ receivers:
 def test_webhook_bodies_are_signed_with_the_signing_secret_variable():
     secret = "outbound-s3cret"
     with (
-        raw_sink() as (port, received),
-        running_tocsin(HOOK.format(port=port), env={"TOCSIN_WEBHOOK_SIGNING_SECRET": secret}) as t,
+        webhook_sink() as sink,
+        running_tocsin(
+            HOOK.format(port=sink.port), env={"TOCSIN_WEBHOOK_SIGNING_SECRET": secret}
+        ) as t,
     ):
+        received = sink.received
         r = t.client.post("/api/v2/alerts", json=[{"labels": {"alertname": "Signed"}}])
         assert r.status_code == 200
         wait_for(lambda: received, 15.0, f"the webhook's POST; log:\n{t.log()}")
@@ -252,9 +226,10 @@ def test_webhook_bodies_are_signed_with_the_signing_secret_variable():
 
 
 def test_channels_test_signs_as_the_daemon_does(tmp_path: Path, monkeypatch, capsys):
-    with raw_sink() as (port, received):
+    with webhook_sink() as sink:
+        received = sink.received
         path = tmp_path / "alertmanager.yml"
-        path.write_text(HOOK.format(port=port))
+        path.write_text(HOOK.format(port=sink.port))
         monkeypatch.setenv("TOCSIN_WEBHOOK_SIGNING_SECRET", "s3cret")
         assert main(["channels", "test", "--config", str(path)]) == 0
         assert "TocsinChannelTest" in received[0][1].decode()
