@@ -18,7 +18,7 @@ from tocsin.core.group_state import group_id_for
 from tocsin.journal import open_segment_journal
 
 from ..actors.conftest import GroupByRouter, firing
-from ..core.lifecycle_harness import ESCALATING, MIN, T0
+from ..core.lifecycle_harness import ESCALATING, HOUR, MIN, SEC, T0
 
 
 def _iso(t) -> str:
@@ -127,3 +127,67 @@ def test_explain_before_the_alert_existed(story, capsys):
     args = ["journal", "explain", "--data-dir", str(directory), "--alert", ids["critical"]]
     assert main([*args, "--at", _iso(T0 - MIN)]) == 0
     assert "(not in the journal)" in capsys.readouterr().out
+
+
+async def _second_story(directory: Path) -> dict[str, str]:
+    """12:00 Flappy and Fixed fire; alice acks Flappy at +1 min; it resolves at +2 min and
+    fires again at +3 min, before its episode ends; carol resolves Fixed by hand at +1 min."""
+    clock = TrioClock(T0)
+    async with (
+        open_segment_journal(directory, fsync="never") as journal,
+        open_runtime(journal, router=GroupByRouter(), clock=clock) as rt,
+    ):
+        flappy, fixed = (group_id_for(f'{{}}:{{alertname="{n}"}}') for n in ("Flappy", "Fixed"))
+        await rt.ingest([firing("Flappy", ends=T0 + HOUR), firing("Fixed", ends=T0 + HOUR)])
+        await trio.sleep_until(clock.deadline(T0 + MIN))
+        await rt.acknowledge(flappy, "alice", "looking")
+        await rt.resolve(fixed, "carol", "done")
+        await trio.sleep_until(clock.deadline(T0 + 2 * MIN))
+        await rt.ingest([firing("Flappy", ends=T0 + 2 * MIN)])
+        await trio.sleep_until(clock.deadline(T0 + 3 * MIN))
+        await rt.ingest([firing("Flappy", ends=T0 + HOUR)])
+        await trio.sleep_until(clock.deadline(T0 + 4 * MIN))
+        await trio.testing.wait_all_tasks_blocked()
+        assert rt.world.groups[flappy].ack is not None  # the same episode, still acknowledged
+    return {
+        "flappy": firing("Flappy").labels.fingerprint_hex,
+        "fixed": firing("Fixed").labels.fingerprint_hex,
+    }
+
+
+@pytest.fixture
+def second_story(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    ids = trio.run(
+        _second_story, tmp_path / "j", clock=trio.testing.MockClock(autojump_threshold=0)
+    )
+    return tmp_path / "j", ids
+
+
+def test_explain_keeps_the_acknowledgement_of_an_alert_firing_again(second_story, capsys):
+    directory, ids = second_story
+    args = ["journal", "explain", "--data-dir", str(directory), "--alert", ids["flappy"]]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("received (firing again after it resolved)" in line for line in lines)
+    assert not any("episode ended" in line for line in lines)
+    assert lines[-1].startswith("as of now: firing, acknowledged by alice;")
+    # before the ack, and while it was resolved
+    assert main([*args, "--at", _iso(T0 + 30 * SEC)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("as of 2026-03-01T12:00:30")
+    assert main([*args, "--at", _iso(T0 + 2 * MIN + 30 * SEC)]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert ": resolved (" in last and "acknowledged" not in last
+
+
+def test_explain_counts_deliveries_journaled_after_the_episode_ended(second_story, capsys):
+    directory, ids = second_story
+    args = ["journal", "explain", "--data-dir", str(directory), "--alert", ids["fixed"]]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("manually resolved" in line for line in lines)
+    requested = sum("    → " in line for line in lines)
+    delivered = sum("✓ delivered" in line for line in lines)
+    assert requested == delivered == 2  # the first notification and the manual resolve's
+    assert lines[-1].endswith(
+        f"{requested} notifications requested, {delivered} delivered, 0 failed attempts"
+    )

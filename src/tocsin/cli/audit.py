@@ -175,7 +175,15 @@ class _Trail:
     failed: int = 0
     requested: dict[str, str] = attrs.Factory(dict)  # notification id -> receiver
     silences: dict[str, SilenceData] = attrs.Factory(dict)
-    last_state: str = "never received"
+    state: str = "never received"  # "firing", or "resolved (why)"
+    group: str = ""  # the group it was last received into
+    acked: dict[str, str] = attrs.Factory(dict)  # group id -> who acknowledged its episode
+
+    @property
+    def last_state(self) -> str:
+        """Its state, and for a firing alert the acknowledgement of its group's episode."""
+        by = self.acked.get(self.group)
+        return f"firing, acknowledged by {by}" if self.state == "firing" and by else self.state
 
 
 def explain(reader: JournalReader, fingerprint: str, at_us: int | None) -> list[str]:
@@ -235,13 +243,31 @@ def _follow(trail: _Trail, ev: GroupEvent, opened: dict[str, GroupOpened], ts: d
             if gid in opened:
                 say(_group_line(opened[gid]))
         trail.labels = repr(ev.alert.labels)
-        trail.last_state = "firing"
+        trail.state, trail.group = "firing", gid
         say(f"  {t}  received ({ev.change.value}) into group {gid}")
+        return
+    # A notification's outcome may be journaled after its group's episode ended (the
+    # notification of a manual resolve, say): matched by its id, not by the group.
+    if isinstance(ev, NotificationDelivered) and ev.notification_id in trail.requested:
+        trail.delivered += 1
+        code = f"HTTP {ev.status_code}, " if ev.status_code else ""
+        say(
+            f"  {t}    ✓ delivered to {ev.receiver} via {ev.integration} "
+            f"({code}attempt {ev.attempt})"
+        )
+        return
+    if isinstance(ev, NotificationFailed) and ev.notification_id in trail.requested:
+        trail.failed += 1
+        final = "gave up" if ev.permanent else "will retry"
+        say(
+            f"  {t}    ✗ {ev.receiver} via {ev.integration} failed (attempt {ev.attempt}: "
+            f"{ev.error}; {final})"
+        )
         return
     if gid not in trail.groups:
         return
     if isinstance(ev, AlertResolved) and ev.fingerprint == fp:
-        trail.last_state = f"resolved ({ev.reason.value})"
+        trail.state = f"resolved ({ev.reason.value})"
         say(f"  {t}  resolved: {ev.reason.value}")
     elif isinstance(ev, GroupFlushed) and (
         fp in ev.firing or fp in ev.resolved or any(m.fingerprint == fp for m in ev.mutes)
@@ -264,28 +290,15 @@ def _follow(trail: _Trail, ev: GroupEvent, opened: dict[str, GroupOpened], ts: d
         trail.notified += 1
         trail.requested[ev.notification_id] = ev.receiver
         say(f"  {t}    → {ev.receiver}: {ev.reason.value} (level {ev.level}, {ev.notification_id})")
-    elif isinstance(ev, NotificationDelivered) and ev.notification_id in trail.requested:
-        trail.delivered += 1
-        code = f"HTTP {ev.status_code}, " if ev.status_code else ""
-        say(
-            f"  {t}    ✓ delivered to {ev.receiver} via {ev.integration} "
-            f"({code}attempt {ev.attempt})"
-        )
-    elif isinstance(ev, NotificationFailed) and ev.notification_id in trail.requested:
-        trail.failed += 1
-        final = "gave up" if ev.permanent else "will retry"
-        say(
-            f"  {t}    ✗ {ev.receiver} via {ev.integration} failed (attempt {ev.attempt}: "
-            f"{ev.error}; {final})"
-        )
     elif isinstance(ev, Escalated):
         say(f"  {t}  group {gid} escalated to level {ev.level}: {', '.join(ev.receivers)}")
     elif isinstance(ev, Acknowledged):
-        trail.last_state = f"firing, acknowledged by {ev.by}"
+        trail.acked[gid] = ev.by
         say(f"  {t}  group {gid} acknowledged by {ev.by}: {ev.comment!r}")
     elif isinstance(ev, Unacknowledged):
-        trail.last_state = "firing"
+        trail.acked.pop(gid, None)
         say(f"  {t}  group {gid} unacknowledged by {ev.by}")
     elif isinstance(ev, GroupResolved):
         say(f"  {t}  group {gid} episode ended ({ev.reason.value})")
         trail.groups.discard(gid)
+        trail.acked.pop(gid, None)
