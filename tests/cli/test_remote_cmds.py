@@ -172,6 +172,33 @@ def test_test_escalation_follows_levels_then_stops_at_the_ack(capsys, daemon):
     assert "ok: escalated to level 1, acknowledged, and escalation stopped" in out
 
 
+def test_test_escalation_again_and_again_in_one_group(capsys):
+    """Runs share a group (group_by names no tocsin_run) whose episode would otherwise end only
+    at its next flush, 5 minutes on: each run ends its episode, and shows only its own."""
+    with running_tocsin(CONFIG.replace("group_interval: 1s", "group_interval: 5m")) as t:
+        runs = [
+            run(capsys, t, "test", "escalation", "--wait", "30", "--quiet-for", "2")
+            for _ in range(2)
+        ]
+        assert [code for code, _, _ in runs] == [0, 0], runs
+        first, second = (out for _, out, _ in runs)
+        for out in (first, second):
+            assert out.count("group opened") == 1
+            assert out.count("acknowledged by tocsin test escalation") == 1
+            assert "group resolved" not in out  # an earlier run's end is not replayed
+        groups = {out.split("→ group ")[1].split()[0] for out in (first, second)}
+        assert len(groups) == 1  # the same group, a new episode each time
+
+        code, _, _ = run(
+            capsys, t, "test", "escalation", "--wait", "30", "--quiet-for", "2", "--keep"
+        )
+        assert code == 0
+        code, _, err = run(capsys, t, "test", "escalation", "--wait", "30")
+        assert code == 1
+        assert "already acknowledged" in err and "tocsin alerts resolve" in err
+        assert err.count("\n") == 1
+
+
 def test_test_escalation_fails_when_no_route_escalates(capsys, daemon):
     code, _, err = run(capsys, daemon, "test", "escalation", "--ack-at-level", "5", "--wait", "1")
     assert code == 1

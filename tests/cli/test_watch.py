@@ -157,7 +157,9 @@ def test_a_daemon_that_is_down_is_one_line_and_exit_1():
     proc = _watch("--url", url)
     assert proc.returncode == 1
     (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith(f"tocsin: error: cannot reach the daemon at {url}")
+    assert line.startswith(f"tocsin: error: cannot reach Tocsin at {url} (")
+    assert "Connection refused" in line  # what went wrong, not the wrapper's name
+    assert "is `tocsin run` running there?" in line  # as the other commands say it
 
 
 class _Relay:

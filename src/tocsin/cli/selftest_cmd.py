@@ -3,7 +3,10 @@
 - `escalation` fires a critical alert labelled `tocsin_test="escalation"` (route it to a
   short-delay policy, see docs/quickstart.md), prints each step of its group as the journal
   records it — read by polling `GET /api/v1/groups/{id}/history`, resumable by sequence number
-  — acknowledges it once it reached `--ack-at-level`, checks escalation stops, and resolves it.
+  — acknowledges it once it reached `--ack-at-level`, checks escalation stops, and resolves it
+  (the alert, and its group's episode by hand when the group holds only test alerts, so the
+  next run opens a new episode). It prints only its own run's events, even in a group that
+  earlier runs shared.
 - `storm` posts `--alerts N` distinct alerts in batches, then reports the ingest rate, the
   groups and notifications that resulted, the grouping ratio, and whether every alert arrived.
 - `prometheus` posts an Alertmanager webhook payload (version 4) to `/alerts/webhook` and shows
@@ -16,6 +19,7 @@ everything fired is resolved at the end (unless `--keep`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import secrets
 import time
@@ -126,6 +130,40 @@ def _history(api: Api, group_id: str, since: int) -> Iterator[dict[str, Any]]:
         since = page["next_since"]
 
 
+def _run_start(api: Api, group_id: str, run: str) -> int:
+    """The seq after which the group's history is this run's: the group may hold earlier
+    runs' events (it is the route's group_by that decides, and it rarely names `tocsin_run`).
+    This run begins with its alert's arrival, or with the `group.opened` written with it."""
+    previous: dict[str, Any] | None = None
+    for ev in _history(api, group_id, 0):
+        data = ev.get("data") or {}
+        labels = (data.get("alert") or {}).get("labels") or {}
+        if ev["type"] == "alert.received" and labels.get("tocsin_run") == run:
+            opened_with_it = (
+                previous is not None
+                and previous["type"] == "group.opened"
+                and previous["ts"] == ev["ts"]  # one append: the same journal timestamp
+            )
+            start = previous if opened_with_it and previous is not None else ev
+            return int(start["seq"]) - 1
+        previous = ev
+    return 0
+
+
+def _end_episode(api: Api, group_id: str) -> None:
+    """End the test's episode at once, as the next run expects, rather than at the group's next
+    flush (group_interval later) — when the group holds nothing but test alerts."""
+    with contextlib.suppress(CommandFailed):  # gone, or ended meanwhile: nothing to do
+        groups = api.get("/alerts/active")["groups"]
+        group = next((g for g in groups if g["id"] == group_id), None)
+        if group is None or not all("tocsin_test" in a["labels"] for a in group["alerts"]):
+            return
+        api.post(
+            f"/api/v1/alerts/{group_id}/resolve",
+            json={"by": "tocsin test escalation", "comment": "end of the escalation test"},
+        )
+
+
 def describe(ev: dict[str, Any]) -> str | None:
     """One line for the events a person follows; None for the bookkeeping ones."""
     d = ev.get("data") or {}
@@ -176,9 +214,15 @@ def cmd_escalation(args: argparse.Namespace) -> int:
         _post_alerts(api, [labels], resolve=False, annotations={"summary": "escalation test"})
         group = _wait_group(api, run, deadline)
         gid = group["id"]
+        if group.get("ack"):
+            raise CommandFailed(
+                f"the test alert joined group {gid}, whose episode is already acknowledged "
+                f"(an earlier run kept with --keep?): end it with `tocsin alerts resolve {gid}` "
+                "and run again"
+            )
         if not as_json:
             print(f"fired TocsinEscalationTest (tocsin_run={run}) → group {gid}", flush=True)
-        since, level, level_times = 0, -1, [started]
+        since, level, level_times = _run_start(api, gid, run), -1, [started]
         try:
             while level < args.ack_at_level:
                 for ev in _history(api, gid, since):
@@ -214,6 +258,7 @@ def cmd_escalation(args: argparse.Namespace) -> int:
         finally:
             if not args.keep:
                 _post_alerts(api, [labels], resolve=True)
+                _end_episode(api, gid)
     ok = not escalated_after
     if as_json:
         emit_json({"group": gid, "run": run, "ok": ok, "events": out})

@@ -169,13 +169,25 @@ async def watch(
             _note(f"stream closed ({why}); resuming after seq {since}")
         except (OSError, HandshakeError, trio.BrokenResourceError) as exc:
             if not connected_once:
-                return _fail(f"cannot reach the daemon at {args.url}: {_why(exc)}")
+                return _fail(
+                    f"cannot reach Tocsin at {args.url} ({_why(exc)}): is `tocsin run` running "
+                    "there? (set --url or $TOCSIN_URL)"
+                )
             _note(f"connection lost ({_why(exc)}); retrying after seq {since}")
         await trio.sleep(backoff)
         backoff = min(backoff * 2, _MAX_BACKOFF)
 
 
 def _why(exc: BaseException) -> str:
+    """The first line of what went wrong, from the innermost cause: trio-websocket's
+    HandshakeError wraps trio's OSError, which wraps the refusal of each address tried."""
+    while True:
+        inner = exc.__cause__ or exc.__context__
+        if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            inner = exc.exceptions[0]
+        if inner is None:
+            break
+        exc = inner
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]
 
