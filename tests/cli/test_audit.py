@@ -163,27 +163,28 @@ def second_story(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return tmp_path / "j", ids
 
 
+def _explain(capsys, story: tuple[Path, dict[str, str]], alert: str, *at: str) -> list[str]:
+    """The lines `tocsin journal explain` prints for the story's `alert` (at `at`, if given)."""
+    directory, ids = story
+    args = ["journal", "explain", "--data-dir", str(directory), "--alert", ids[alert]]
+    assert main([*args, *(("--at", *at) if at else ())]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
 def test_explain_keeps_the_acknowledgement_of_an_alert_firing_again(second_story, capsys):
-    directory, ids = second_story
-    args = ["journal", "explain", "--data-dir", str(directory), "--alert", ids["flappy"]]
-    assert main(args) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = _explain(capsys, second_story, "flappy")
     assert any("received (firing again after it resolved)" in line for line in lines)
     assert not any("episode ended" in line for line in lines)
     assert lines[-1].startswith("as of now: firing, acknowledged by alice;")
     # before the ack, and while it was resolved
-    assert main([*args, "--at", _iso(T0 + 30 * SEC)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("as of 2026-03-01T12:00:30")
-    assert main([*args, "--at", _iso(T0 + 2 * MIN + 30 * SEC)]) == 0
-    last = capsys.readouterr().out.splitlines()[-1]
+    last = _explain(capsys, second_story, "flappy", _iso(T0 + 30 * SEC))[-1]
+    assert last.startswith("as of 2026-03-01T12:00:30Z: firing;")
+    last = _explain(capsys, second_story, "flappy", _iso(T0 + 2 * MIN + 30 * SEC))[-1]
     assert ": resolved (" in last and "acknowledged" not in last
 
 
 def test_explain_counts_deliveries_journaled_after_the_episode_ended(second_story, capsys):
-    directory, ids = second_story
-    args = ["journal", "explain", "--data-dir", str(directory), "--alert", ids["fixed"]]
-    assert main(args) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = _explain(capsys, second_story, "fixed")
     assert any("manually resolved" in line for line in lines)
     requested = sum("    → " in line for line in lines)
     delivered = sum("✓ delivered" in line for line in lines)
