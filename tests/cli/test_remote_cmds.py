@@ -153,8 +153,10 @@ def test_silence_add_query_expire_as_amtool(capsys, daemon):
     assert sid not in out
     code, out, _ = run(capsys, daemon, "silence", "query", "--expired", "--within", "1h", "-q")
     assert sid in out.split()
-    code, _, err = run(capsys, daemon, "silence", "expire", sid)
-    assert code == 1 and "409" in err
+    code, out, _ = run(capsys, daemon, "silence", "expire", sid)  # again: nothing to do
+    assert code == 0 and f"{sid}: expired" in out
+    code, _, err = run(capsys, daemon, "silence", "expire", "no-such-silence")
+    assert code == 1 and "404" in err and err.count("\n") == 1
     run(capsys, daemon, "fire", "dev_warning", "--resolve")
 
 

@@ -85,6 +85,21 @@ def test_update_in_place_when_matchers_are_the_same_and_the_past_is_kept():
     assert out == [SilenceCreated(longer, NOW + H / 2)]
 
 
+def test_an_active_silence_keeps_its_id_when_its_start_comes_back_cut_to_the_millisecond():
+    ids = Ids()
+    start = NOW + timedelta(microseconds=123_456)  # as stored
+    table = _store(*decide_set({}, sil(start=start), NOW, ids))
+    later = NOW + H / 2
+    back = sil(id="s1", start=NOW + timedelta(milliseconds=123), end=NOW + 2 * H)  # amtool's
+    assert decide_set(table, back, later, ids) == [SilenceCreated(back, later)]
+    # Alertmanager compares the second: another second is another start, so a new silence.
+    moved = sil(id="s1", start=NOW + timedelta(seconds=1), end=NOW + 2 * H)
+    assert [type(e) for e in decide_set(table, moved, later, ids)] == [
+        SilenceExpired,
+        SilenceCreated,
+    ]
+
+
 def test_other_updates_expire_the_old_silence_and_create_a_new_one():
     ids = Ids()
     table = _store(*decide_set({}, sil(), NOW, ids))
@@ -110,8 +125,9 @@ def test_expire_ends_an_active_silence_and_a_pending_one_never_starts():
     )
     assert table["s1"].ends_at == NOW + H / 4
     assert table["s2"].starts_at == table["s2"].ends_at == NOW + H / 4
-    with pytest.raises(InvalidSilence, match="already expired"):
-        decide_expire(table, "s1", "ops", NOW + H)
+    assert decide_expire(table, "s1", "ops", NOW + H) == []  # idempotent, as Alertmanager
+    with pytest.raises(InvalidSilence, match="no silence with id 'nope'"):
+        decide_expire(table, "nope", "ops", NOW + H)
 
 
 def test_active_silences_for_an_alert():

@@ -306,7 +306,7 @@ class Runtime:
         return created[-1].silence.id
 
     async def expire_silence(self, silence_id: str, by: str) -> None:
-        """Raises `InvalidSilence` for an unknown or expired silence."""
+        """Raises `InvalidSilence` for an unknown silence; an expired one stays as it is."""
         await self.log.append(decide_expire(self.world.silences, silence_id, by, self.clock.now()))
 
     def apply_rules(

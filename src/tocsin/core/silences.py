@@ -93,7 +93,10 @@ def _can_update(old: SilenceData, new: SilenceData, now: datetime) -> bool:
     if state is SilenceState.PENDING:
         return not new.starts_at < now and not new.ends_at < now
     if state is SilenceState.ACTIVE:
-        return new.starts_at == old.starts_at and not new.ends_at < now
+        # The same second, as Alertmanager compares (`StartsAt.Unix()`): clients send back
+        # what they read, and amtool reads and writes milliseconds.
+        same_start = new.starts_at.replace(microsecond=0) == old.starts_at.replace(microsecond=0)
+        return same_start and not new.ends_at < now
     return False
 
 
@@ -128,12 +131,13 @@ def decide_set(
 def decide_expire(
     silences: Mapping[str, SilenceData], silence_id: str, by: str, now: datetime
 ) -> list[Event]:
-    """Expire a silence. Raises `InvalidSilence` if it is unknown or already expired."""
+    """Expire a silence: nothing to do (no event) if it already expired, as in Alertmanager,
+    where expiring is idempotent. Raises `InvalidSilence` if it is unknown."""
     old = silences.get(silence_id)
     if old is None:
         raise InvalidSilence(f"id: no silence with id {silence_id!r}")
     if silence_state(old, now) is SilenceState.EXPIRED:
-        raise InvalidSilence(f"id: silence {silence_id} is already expired")
+        return []
     return [SilenceExpired(silence_id, by, now)]
 
 

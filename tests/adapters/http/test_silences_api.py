@@ -54,17 +54,23 @@ async def test_create_get_list_update_and_expire():
         assert (await c.get(f"/api/v2/silence/{sid}")).json()["status"]["state"] == "expired"
         listed = (await c.get("/api/v2/silences")).json()
         assert [s["id"] for s in listed] == [new_id, sid]  # active first, then expired
-        # Alertmanager's filter tests the silences' matcher *values*: "Boom" and "B.*".
-        r = await c.get("/api/v2/silences", params={"filter": 'alertname="B.*"'})
-        assert [s["id"] for s in r.json()] == [new_id]
+        # Alertmanager's filter finds the silences with that very matcher: name, operator and
+        # value. alertname="Boom" is on the old one, alertname=~"B.*" on the new one.
         r = await c.get("/api/v2/silences", params={"filter": 'alertname=~"B.*"'})
-        assert len(r.json()) == 2
+        assert [s["id"] for s in r.json()] == [new_id]
+        r = await c.get("/api/v2/silences", params={"filter": 'alertname="Boom"'})
+        assert [s["id"] for s in r.json()] == [sid]
+        for other in ('alertname="B.*"', 'alertname=~"Bo.*"', 'alertname!="x"', 'env=""'):
+            r = await c.get("/api/v2/silences", params={"filter": other})
+            assert r.json() == [], other
         r = await c.get("/api/v2/silences", params={"creator": "bob"})
         assert r.json() == []
         assert (await c.delete(f"/api/v2/silence/{new_id}")).status_code == 200
         assert (await c.get(f"/api/v2/silence/{new_id}")).json()["status"]["state"] == "expired"
+        journaled = api.rt.world.applied_seq
         r = await c.delete(f"/api/v2/silence/{new_id}")
-        assert r.status_code == 409 and "already expired" in r.json()["detail"]
+        assert r.status_code == 200  # expiring is idempotent, as in Alertmanager
+        assert api.rt.world.applied_seq == journaled  # and journals nothing
         r = await c.delete("/api/v2/silence/does-not-exist")
         assert r.status_code == 404
 
