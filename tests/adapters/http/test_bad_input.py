@@ -100,6 +100,16 @@ async def test_oversize_bodies_are_413_before_they_are_read():
         assert r.status_code == 413
         r = await api.client.post("/alerts/webhook", content=big)
         assert r.status_code == 413
+        assert r.json()["detail"].endswith(": send fewer alerts per request")
+        # Other endpoints have their own, fixed limits, and no advice about alerts.
+        for path, limit in (
+            ("/api/v2/silences", 262_144),
+            ("/api/v1/alerts/some-group/ack", 65_536),
+            ("/api/v1/heartbeats/nightly", 4_096),
+        ):
+            r = await api.client.post(path, content=b" " * (limit + 1))
+            assert r.status_code == 413, path
+            assert r.json()["detail"] == f"{limit + 1} bytes (at least), the limit is {limit} bytes"
         assert api.records() == []
 
 
@@ -109,6 +119,16 @@ async def test_unknown_paths_methods_and_ids_are_json_errors():
         assert r.status_code == 404 and r.json()["error"] == "not found"
         r = await api.client.put("/api/v2/alerts")
         assert r.status_code == 405 and "PUT is not allowed" in r.json()["detail"]
+        # The Allow header names every method of the path, whichever route serves which.
+        for method, path, allowed in (
+            ("PUT", "/api/v2/alerts", "GET, HEAD, POST"),
+            ("PUT", "/api/v2/silences", "GET, HEAD, POST"),
+            ("POST", "/api/v2/silence/abc", "DELETE, GET, HEAD"),
+            ("PATCH", "/api/v1/heartbeats/x", "DELETE, POST"),
+        ):
+            r = await api.client.request(method, path)
+            assert r.status_code == 405, path
+            assert sorted(r.headers["allow"].split(", ")) == allowed.split(", "), path
         r = await api.client.get("/api/v2/silence/0b7d1a7e-0000-0000-0000-000000000000")
         assert r.status_code == 404 and r.json()["error"] == "silence not found"
         r = await api.client.post("/api/v1/alerts/nope/ack", json={"by": "me"})

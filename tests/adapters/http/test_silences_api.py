@@ -79,7 +79,23 @@ async def test_create_get_list_update_and_expire():
     ("change", "status", "text"),
     [
         ({"matchers": []}, 400, "matchers: at least one matcher is required"),
-        ({"matchers": "x"}, 400, "matchers: at least one matcher is required"),
+        ({"matchers": "x"}, 400, "matchers: expected an array of matchers, got string"),
+        ({"matchers": {"a": "b"}}, 400, "matchers: expected an array of matchers, got object"),
+        (
+            {"matchers": [{"name": "a", "value": "b", "isRegex": False}, {"value": "c"}]},
+            400,
+            "matchers[1].name: required",
+        ),
+        (
+            {
+                "matchers": [
+                    {"name": "a", "value": "b", "isRegex": False},
+                    {"name": "c", "value": 5},
+                ]
+            },
+            400,
+            "matchers[1].value: expected a string, got number",
+        ),
         ({"matchers": [{"name": "a", "value": "b"}]}, 400, "matchers[0].isRegex: required"),
         (
             {"matchers": [{"name": "1a", "value": "b", "isRegex": False}]},
@@ -108,6 +124,14 @@ async def test_invalid_silences_change_nothing(change: dict[str, Any], status: i
         r = await api.client.post("/api/v2/silences", json={**silence(api), **change})
         assert r.status_code == status, r.text
         assert text in r.json(), r.json()
+        assert api.records() == []
+
+
+async def test_a_body_that_is_not_an_object_is_a_string_error_for_amtool():
+    async with serving(ROUTES) as api:
+        r = await api.client.post("/api/v2/silences", json=[1])
+        assert r.status_code == 400
+        assert r.json() == "invalid silence: expected a JSON object, got array"
         assert api.records() == []
 
 

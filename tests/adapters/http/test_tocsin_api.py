@@ -65,6 +65,15 @@ async def test_active_groups_ack_unack_and_resolve():
         assert [e["seq"] for e in page["events"] + rest["events"]] == [
             e["seq"] for e in r.json()["events"]
         ]
+        for bad, detail in (
+            ("0", "must be at least 1, got 0"),
+            ("10001", "must be between 1 and 10000, got 10001"),
+            ("x", "expected an integer, got 'x'"),
+        ):
+            r = await c.get(f"/api/v1/groups/{gid}/history", params={"limit": bad})
+            assert (r.status_code, r.json()["detail"]) == (400, detail)
+        r = await c.get(f"/api/v1/groups/{gid}/history", params={"since": "-5"})
+        assert (r.status_code, r.json()["detail"]) == (400, "must be at least 0, got -5")
 
 
 async def test_ack_forbidden_route_is_409_with_the_reason_and_changes_nothing():

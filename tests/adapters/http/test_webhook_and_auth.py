@@ -84,6 +84,7 @@ async def test_webhook_ttl_parameter_and_bad_payloads():
         records = len(api.records())
         for body, text in [
             ({**payload(), "version": "3"}, 'version: expected "4"'),
+            ({**payload(), "version": 4}, "got number 4"),  # the type, not a quoted '"4"'
             ({"alerts": []}, 'version: required ("4")'),
             ([], "expected an object, got array"),
             ({**payload(), "alerts": {}}, "alerts: expected a JSON array"),
@@ -206,6 +207,9 @@ async def test_webhook_signature():
         }
         r = await post(stale)
         assert r.status_code == 401 and "stale or replayed" in r.json()["detail"]
+        bare = good.removeprefix("sha256=")
+        r = await post({"X-Tocsin-Timestamp": str(ts), "X-Tocsin-Signature": bare})
+        assert r.status_code == 401 and "must be sha256=<hex" in r.json()["detail"]
         r = await post({"X-Tocsin-Timestamp": "noon", "X-Tocsin-Signature": good})
         assert r.status_code == 401 and "unix seconds" in r.json()["detail"]
         assert api.records() == []

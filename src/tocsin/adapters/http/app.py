@@ -7,6 +7,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.adapters.http.context import ApiContext
 from tocsin.adapters.http.errors import ApiError, error_response
@@ -36,6 +38,34 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(error)
 
 
+class _ByMethod:
+    """An ASGI app handing each request to the route app for its method."""
+
+    def __init__(self, apps: dict[str, ASGIApp]) -> None:
+        self.apps = apps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.apps[scope["method"]](scope, receive, send)
+
+
+def one_route_per_path(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """`routes`, with the plain routes that share a path (one per method) merged into one that
+    dispatches by method. Starlette answers a method no route takes with the `Allow` of the
+    first route on the path; merged, a 405 names every method the path takes."""
+    by_path: dict[str, list[Route]] = {}
+    for route in routes:
+        if type(route) is Route:
+            by_path.setdefault(route.path, []).append(route)
+    out: list[BaseRoute] = []
+    for route in routes:
+        if type(route) is not Route or len(by_path[route.path]) == 1:
+            out.append(route)
+        elif route is by_path[route.path][0]:
+            apps = {m: r.app for r in by_path[route.path] for m in r.methods or ()}
+            out.append(Route(route.path, _ByMethod(apps), methods=list(apps), name=route.name))
+    return out
+
+
 def build_app(ctx: ApiContext) -> Starlette:
     """The ASGI app serving `ctx` (its runtime may be attached later: until then the API
     answers 503, and `/-/healthy` already 200)."""
@@ -48,7 +78,7 @@ def build_app(ctx: ApiContext) -> Starlette:
         *stream_routes(ctx),
     ]
     return Starlette(
-        routes=routes,
+        routes=one_route_per_path(routes),
         exception_handlers={404: _http_error, 405: _http_error},
         # The stream writes batches of ready-made frames where the server allows it.
         middleware=[Middleware(FrameWrites)],

@@ -177,5 +177,11 @@ def verify_webhook_signature(
             f"(the window is {window:g}s): refusing a stale or replayed request"
         )
     expected = sign_webhook(secret, body, ts)
-    if not hmac.compare_digest(expected.encode(), signature.strip().encode("utf-8", "replace")):
+    given = signature.strip()
+    if not given.startswith("sha256="):
+        raise _unauthorized(
+            'X-Tocsin-Signature must be sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">, '
+            f"got {given[:20]!r}"
+        )
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
         raise _unauthorized("X-Tocsin-Signature does not match the body (HMAC-SHA256)")

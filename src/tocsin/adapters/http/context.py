@@ -121,8 +121,11 @@ class ReloadOutcome:
     problems: tuple[str, ...] = ()
 
 
-async def read_body(request: Request, limit: int, *, am_string: bool = False) -> bytes:
-    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+async def read_body(
+    request: Request, limit: int, *, am_string: bool = False, advice: str = ""
+) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes;
+    `advice` says what to do about it (the default names the limit only)."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -130,23 +133,24 @@ async def read_body(request: Request, limit: int, *, am_string: bool = False) ->
         except ValueError:
             raise ApiError(400, "bad Content-Length", declared[:40], am_string=am_string) from None
         if size > limit:
-            raise _too_large(size, limit)
+            raise _too_large(size, limit, advice)
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
-            raise _too_large(total, limit)
+            raise _too_large(total, limit, advice)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(size: int, limit: int) -> ApiError:
-    return ApiError(
-        413,
-        "request body too large",
-        f"{size} bytes (at least), the limit is {limit} bytes: send fewer alerts per request",
-    )
+#: What a client sending alerts can do about a 413.
+FEWER_ALERTS = "send fewer alerts per request"
+
+
+def _too_large(size: int, limit: int, advice: str) -> ApiError:
+    detail = f"{size} bytes (at least), the limit is {limit} bytes"
+    return ApiError(413, "request body too large", f"{detail}: {advice}" if advice else detail)
 
 
 class ApiContext:

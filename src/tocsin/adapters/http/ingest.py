@@ -336,7 +336,10 @@ def parse_webhook(
         raise ApiError(
             400,
             "invalid webhook payload",
-            f'version: expected "4" (Alertmanager\'s webhook format), got {_q(str(version))}'
+            (
+                'version: expected "4" (Alertmanager\'s webhook format), got '
+                + (_q(version) if isinstance(version, str) else f"{jtype(version)} {version!r}")
+            )
             if version is not None
             else 'version: required ("4")',
         )

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from tocsin import __version__
 from tocsin.adapters.http.am_config import alertmanager_original
 from tocsin.adapters.http.auth import Principal, verify_webhook_signature
-from tocsin.adapters.http.context import ApiContext, read_body
+from tocsin.adapters.http.context import FEWER_ALERTS, ApiContext, read_body
 from tocsin.adapters.http.errors import ApiError, json_response
 from tocsin.adapters.http.ingest import parse_json, parse_postable_alerts, parse_webhook
 from tocsin.adapters.http.views import (
@@ -105,7 +105,9 @@ class _AlertFilter:
 def alert_routes(ctx: ApiContext) -> list[Route]:
     async def post_alerts(request: Request, who: Principal) -> Response:
         limits = ctx.settings.limits
-        body = await read_body(request, limits.max_request_bytes, am_string=True)
+        body = await read_body(
+            request, limits.max_request_bytes, am_string=True, advice=FEWER_ALERTS
+        )
         data = parse_json(body, am_string=True)
         rt = ctx.runtime()
         parsed = parse_postable_alerts(
@@ -170,7 +172,7 @@ def alert_routes(ctx: ApiContext) -> list[Route]:
 
     async def webhook(request: Request, who: Principal) -> Response:
         settings = ctx.settings
-        body = await read_body(request, settings.limits.max_request_bytes)
+        body = await read_body(request, settings.limits.max_request_bytes, advice=FEWER_ALERTS)
         if settings.webhook_secret:
             verify_webhook_signature(
                 settings.webhook_secret,

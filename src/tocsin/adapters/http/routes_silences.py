@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tocsin.adapters.http.auth import Principal
-from tocsin.adapters.http.context import ApiContext, json_body_object, read_body
+from tocsin.adapters.http.context import ApiContext, read_body
 from tocsin.adapters.http.errors import ApiError, json_response
 from tocsin.adapters.http.ingest import jtype, parse_json
 from tocsin.adapters.http.routes_alerts import parse_filters
@@ -36,14 +36,16 @@ def _bad(detail: str) -> ApiError:
     return ApiError(400, "invalid silence", detail, am_string=True)
 
 
-def _string(data: dict[str, Any], key: str, *, required: bool = True) -> str:
+def _string(data: dict[str, Any], key: str, *, required: bool = True, where: str = "") -> str:
+    """`data[key]`, a string; errors name it as `where.key` (`where`: the enclosing field)."""
     value = data.get(key)
+    field = f"{where}.{key}" if where else key
     if value is None:
         if required:
-            raise _bad(f"{key}: required")
+            raise _bad(f"{field}: required")
         return ""
     if not isinstance(value, str):
-        raise _bad(f"{key}: expected a string, got {jtype(value)}")
+        raise _bad(f"{field}: expected a string, got {jtype(value)}")
     return value
 
 
@@ -60,15 +62,17 @@ def _time(data: dict[str, Any], key: str) -> datetime:
 
 def _matchers(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
     raw = data.get("matchers")
-    if not isinstance(raw, list) or not raw:
+    if raw is not None and not isinstance(raw, list):
+        raise _bad(f"matchers: expected an array of matchers, got {jtype(raw)}")
+    if not raw:
         raise _bad("matchers: at least one matcher is required")
     out = []
     for i, m in enumerate(raw):
         where = f"matchers[{i}]"
         if not isinstance(m, dict):
             raise _bad(f"{where}: expected an object, got {jtype(m)}")
-        name = _string(m, "name")
-        value = _string(m, "value")
+        name = _string(m, "name", where=where)
+        value = _string(m, "value", where=where)
         is_regex = m.get("isRegex")
         is_equal = m.get("isEqual", True)
         if not isinstance(is_regex, bool):
@@ -108,7 +112,9 @@ def silence_routes(ctx: ApiContext) -> list[Route]:
 
     async def post_silences(request: Request, who: Principal) -> Response:
         body = await read_body(request, _MAX_SILENCE_BYTES, am_string=True)
-        data = json_body_object(parse_json(body, am_string=True), "silence")
+        data = parse_json(body, am_string=True)
+        if not isinstance(data, dict):
+            raise _bad(f"expected a JSON object, got {jtype(data)}")
         rt = ctx.runtime()
         silence_id = _string(data, "id", required=False)
         if silence_id and silence_id not in rt.world.silences:

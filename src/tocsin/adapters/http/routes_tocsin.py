@@ -75,7 +75,9 @@ def _history_page(
     return out, None
 
 
-def _int_param(request: Request, name: str, default: int, most: int | None = None) -> int:
+def _int_param(
+    request: Request, name: str, default: int, least: int = 0, most: int | None = None
+) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
@@ -83,8 +85,10 @@ def _int_param(request: Request, name: str, default: int, most: int | None = Non
         value = int(raw)
     except ValueError:
         raise ApiError(400, f"invalid {name}", f"expected an integer, got {raw[:40]!r}") from None
-    if value < 0 or (most is not None and value > most):
-        raise ApiError(400, f"invalid {name}", f"must be between 0 and {most}, got {value}")
+    if value < least:
+        raise ApiError(400, f"invalid {name}", f"must be at least {least}, got {value}")
+    if most is not None and value > most:
+        raise ApiError(400, f"invalid {name}", f"must be between {least} and {most}, got {value}")
     return value
 
 
@@ -163,7 +167,7 @@ def tocsin_routes(ctx: ApiContext) -> list[Route]:
         rt = ctx.runtime()
         group_id = request.path_params["id"]
         since = _int_param(request, "since", 0)
-        limit = _int_param(request, "limit", _DEFAULT_HISTORY, _MAX_HISTORY)
+        limit = _int_param(request, "limit", _DEFAULT_HISTORY, least=1, most=_MAX_HISTORY)
         source = ctx.history or (lambda: rt.journal.read())
 
         def read() -> tuple[list[dict[str, Any]], int | None]:
