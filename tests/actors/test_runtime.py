@@ -319,6 +319,26 @@ async def test_plain_resends_are_settled_without_the_actors_or_the_journal(
         assert rt.dispatcher.alerts == routed + 1 and len(store.bodies) == written + 1
 
 
+async def test_an_ends_at_moved_hours_ahead_is_journaled_and_outlives_a_restart(
+    runtime, clock, store, autojump_clock
+):
+    """ "Firing until noon", re-sent with only a later endsAt: a restart must still know it."""
+    async with runtime() as (rt, _rec):
+        await rt.ingest([firing(instance="a", ends=T0 + 4 * MIN)])
+        await sleep_until(clock, T0 + 1 * MIN)
+        written = len(store.bodies)
+        await rt.ingest([firing(instance="a", ends=T0 + 3 * HOUR)])
+        assert len(store.bodies) == written + 1  # recorded, unlike a minutely re-send
+        await rt.ingest([firing(instance="a", ends=T0 + 3 * HOUR + 30 * MIN)])
+        assert len(store.bodies) == written + 1  # within an hour of the recorded one: a refresh
+    await sleep_until(clock, T0 + 10 * MIN)
+    async with runtime() as (rt, rec):
+        [state] = rt.world.groups[gid()].alerts.values()
+        assert state.ends_at == T0 + 3 * HOUR  # the recorded one (the refresh was not)
+        await sleep_until(clock, T0 + 2 * HOUR)
+        assert state.firing and [r[2] for r in rec.log()] == []
+
+
 async def test_alerts_that_expired_while_down_get_a_grace_period_after_restart(
     runtime, clock, autojump_clock
 ):

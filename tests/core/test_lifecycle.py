@@ -169,6 +169,26 @@ def test_a_plain_resend_records_nothing_and_a_later_ends_at_is_a_refresh():
     assert d.state.alerts[a.fingerprint].ends_at == T0 + 5 * MIN
 
 
+def test_an_ends_at_moved_hours_ahead_is_recorded_once_per_hour_of_extension():
+    d = Driver()
+    d.receive(alert("a", ends=T0 + 4 * MIN))
+    # Prometheus: endsAt four minutes ahead, re-sent every minute for two hours: refreshes.
+    for m in range(1, 121):
+        out = d.receive(alert("a", ends=T0 + (m + 4) * MIN), at=T0 + m * MIN)
+        assert [type(e) for e in out] == [AlertRefreshed], m
+    # A client saying "until tomorrow": recorded (no notification), then only once its
+    # endsAt moves more than DURABLE_EXTENSION past the recorded one.
+    at = T0 + 2 * HOUR
+    out = d.receive(alert("a", ends=at + 24 * HOUR), at=at)
+    assert [(type(e), e.change) for e in out] == [(AlertReceived, AlertChange.UPDATED)]
+    assert d.receive(alert("a", ends=at + 24 * HOUR + 59 * MIN), at=at + MIN)[0].TYPE == (
+        "alert.refreshed"
+    )
+    out = d.receive(alert("a", ends=at + 25 * HOUR + MIN), at=at + 2 * MIN)
+    assert [type(e) for e in out] == [AlertReceived]
+    assert d.state.alerts[alert("a").fingerprint].ends_at == at + 25 * HOUR + MIN
+
+
 def test_changed_annotations_are_recorded_but_do_not_notify_by_themselves():
     d = Driver()
     d.receive(alert("a"))

@@ -39,7 +39,7 @@ and passed in as `Mute`s; muted alerts are left out and recorded on `GroupFlushe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -69,6 +69,7 @@ from tocsin.core.events import (
 from tocsin.core.group_state import GroupState, Phase
 
 __all__ = [
+    "DURABLE_EXTENSION",
     "TRANSITIONS",
     "AckForbidden",
     "Acknowledge",
@@ -164,6 +165,13 @@ class ManualResolve(Command):
 
 _LIVE = frozenset({Phase.PENDING, Phase.FIRING, Phase.ACKNOWLEDGED})
 
+#: A re-send that only moves `endsAt` is a transient refresh (not journaled: Prometheus sends
+#: one a minute per alert) unless it moves `endsAt` more than this beyond both now and the
+#: `endsAt` last journaled: then it is recorded (`AlertReceived`, "updated"), so that a restart
+#: knows it. Prometheus' `endsAt` is four evaluation intervals ahead, well within this; a
+#: client that says "firing until tomorrow" is recorded, at most once per this much extension.
+DURABLE_EXTENSION = timedelta(hours=1)
+
 #: Which command each phase accepts. Anything else raises `IllegalCommand`.
 TRANSITIONS: dict[type[Command], frozenset[Phase]] = {
     ReceiveAlert: frozenset(Phase),
@@ -256,8 +264,19 @@ def _receive_batch(
             ):
                 out.append(AlertReceived(gid, alert, AlertChange.UPDATED, now))
             elif alert.ends_at != known.ends_at:
-                out.append(AlertRefreshed(gid, fp, alert.ends_at, now))
+                if _extends_durably(alert.ends_at, old.ends_at, now):
+                    out.append(AlertReceived(gid, alert, AlertChange.UPDATED, now))
+                else:
+                    out.append(AlertRefreshed(gid, fp, alert.ends_at, now))
     return out
+
+
+def _extends_durably(ends: datetime | None, journaled: datetime | None, now: datetime) -> bool:
+    """Whether a new `endsAt` lies more than `DURABLE_EXTENSION` beyond both now and the one
+    last journaled (None: the alert gave none, so `resolve_timeout` applies)."""
+    if ends is None or ends <= now + DURABLE_EXTENSION:
+        return False
+    return journaled is None or ends > journaled + DURABLE_EXTENSION
 
 
 def _expire(s: GroupState, c: ExpiryDue, now: datetime) -> list[GroupEvent]:
