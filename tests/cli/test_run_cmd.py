@@ -11,12 +11,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tocsin.cli.main import main
 from tocsin.journal import open_journal_reader
 
-from ..adapters.running_tocsin import free_port, running_tocsin, wait_for
+from ..adapters.running_tocsin import RunningTocsin, free_port, running_tocsin, wait_for
 from ..fakes.webhook_sink import webhook_sink
 
 
@@ -238,3 +239,26 @@ def test_channels_test_signs_as_the_daemon_does(tmp_path: Path, monkeypatch, cap
         assert main(["channels", "test", "--config", str(path)]) == 0
         assert "x-tocsin-signature" not in received[1][0]
     capsys.readouterr()
+
+
+def test_a_planned_restart_keeps_what_was_only_in_memory(tmp_path: Path):
+    """An endsAt moved later by a re-send is applied in memory, not journaled (Prometheus
+    re-sends every minute); the snapshot taken on SIGTERM carries it over a restart."""
+    now = datetime.now(UTC)
+    later = (now + timedelta(minutes=50)).replace(microsecond=0)
+    args = ("--data-dir", str(tmp_path / "data"))
+
+    def post(t: RunningTocsin, ends: datetime) -> None:
+        alert = {"labels": {"alertname": "Kept"}, "endsAt": ends.isoformat()}
+        assert t.client.post("/api/v2/alerts", json=[alert]).status_code == 200
+
+    with running_tocsin(CONFIG, extra_args=args) as t:
+        post(t, now + timedelta(minutes=4))
+        post(t, later)  # a refresh: in memory only
+        [got] = t.client.get("/api/v2/alerts").json()
+        assert datetime.fromisoformat(got["endsAt"]) == later
+        assert t.stop() == 0
+        assert "snapshot of the state at seq" in t.log()
+    with running_tocsin(CONFIG, extra_args=args) as t:
+        [got] = t.client.get("/api/v2/alerts").json()
+        assert datetime.fromisoformat(got["endsAt"]) == later
