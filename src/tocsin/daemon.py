@@ -267,8 +267,13 @@ class Daemon:
 
                 try:
                     self.url = await nursery.start(http)
-                except OSError as exc:
-                    raise StartupError(f"cannot listen on {self.listen}: {exc}") from exc
+                except (OSError, BaseExceptionGroup) as exc:
+                    leaf = exc  # Hypercorn's own task groups may wrap the bind's error
+                    while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
+                        leaf = leaf.exceptions[0]
+                    if isinstance(leaf, OSError):
+                        raise StartupError(f"cannot listen on {self.listen}: {leaf}") from exc
+                    raise
                 if self.notifier_factory is not None:
                     self.notifier = self.notifier_factory(config)
                 async with open_runtime(

@@ -152,6 +152,32 @@ def test_refuses_a_network_address_without_tokens(tmp_path: Path):
     assert proc.returncode == 1
     assert b"refusing to listen on 0.0.0.0:0 without authentication" in proc.stderr
     assert b"--insecure-no-auth" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+def _cannot_start(*args: str) -> str:
+    """`tocsin run ARGS` that must fail to start: its one `cannot start` line (no traceback)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tocsin.cli.main", "run", *args],
+        capture_output=True,
+        timeout=30,
+        text=True,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    [line] = [line for line in proc.stderr.splitlines() if "cannot start" in line]
+    return line
+
+
+def test_start_failures_are_one_line_not_a_traceback(tmp_path: Path):
+    (tmp_path / "a-file").write_text("")
+    line = _cannot_start("--data-dir", str(tmp_path / "a-file"), "--listen", "127.0.0.1:0")
+    assert "cannot open the journal in" in line and "File exists" in line
+    with running_tocsin(CONFIG, extra_args=("--data-dir", str(tmp_path / "d"))) as t:
+        line = _cannot_start("--data-dir", str(tmp_path / "d"), "--listen", "127.0.0.1:0")
+        assert "is open for writing elsewhere" in line
+        line = _cannot_start("--data-dir", str(tmp_path / "e"), "--listen", f"127.0.0.1:{t.port}")
+        assert f"cannot listen on 127.0.0.1:{t.port}" in line and "in use" in line
 
 
 def test_a_bad_config_file_is_reported_and_exit_1(tmp_path: Path):

@@ -95,16 +95,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(getattr(logging, daemon.config.tocsin.log_level.upper()))
     try:
         trio.run(serve, daemon)
-    except ConfigError as exc:  # a receiver's template that does not compile
-        log.error("cannot start: the configuration has problems:\n%s", exc)
-        return 1
-    except StartupError as exc:
-        log.error("cannot start: %s", exc)
-        return 1
-    except JournalError as exc:
-        log.error("cannot start: %s", exc)
+    except (ConfigError, StartupError, JournalError, OSError, BaseExceptionGroup) as exc:
+        why = None if daemon.rt is not None else _why_not_started(exc)
+        if why is None:
+            raise  # it had started: a failure to see whole, traceback and all
+        log.error("cannot start: %s", why)
         return 1
     return 0
+
+
+def _why_not_started(exc: BaseException) -> str | None:
+    """One line (or the configuration's problems) for a start that failed for a reason the
+    user can act on — a template that does not compile, an address in use, a journal that
+    cannot be opened, locked or corrupt, a data directory that cannot be written — however
+    deep in the daemon's task groups it was raised; None for anything else."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    if isinstance(exc, ConfigError):  # a receiver's template that does not compile
+        return f"the configuration has problems:\n{exc}"
+    if isinstance(exc, StartupError | JournalError | OSError):
+        return str(exc)
+    return None
 
 
 def _channels(config: Config, env: Mapping[str, str]) -> Notifier:
