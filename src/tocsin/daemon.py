@@ -247,7 +247,6 @@ class Daemon:
                 integration.reason or "not configured",
             )
         async with open_segment_journal(self.data_dir, fsync=self.fsync) as raw_journal:
-            recovered = raw_journal.last_seq
             journal = TimedJournal(raw_journal, self.metrics.journal_append.observe)
             async with trio.open_nursery() as nursery:
                 http_done = trio.Event()
@@ -301,7 +300,7 @@ class Daemon:
                         "config %s (sha256 %s); API on %s",
                         self.data_dir,
                         self.fsync,
-                        recovered,
+                        rt.replayed,
                         len(rt.registry),
                         config.source,
                         config.sha256[:12],

@@ -144,13 +144,16 @@ class LogNotifier:
             )
 
 
-def recover_world(journal: Journal) -> World:
-    """The world as the journal holds it: newest valid snapshot, then every later record.
+def recover_world(journal: Journal) -> tuple[World, int]:
+    """The world as the journal holds it: newest valid snapshot, then every later record; and
+    how many records were replayed after the snapshot.
 
     The collector is paused while it runs and what it built is frozen out of its way after:
     the daemon's state lives for the process's life (`core.replay.gc_paused`)."""
+    started_at: list[int] = []
     with gc_paused(freeze=True):
-        return rebuild(journal)
+        world = rebuild(journal, started_at=started_at)
+    return world, world.applied_seq - started_at[0]
 
 
 class Runtime:
@@ -179,6 +182,7 @@ class Runtime:
         self.ready = trio.Event()
         self.internal_alerts = 0
         self.selfmon: SelfMonitor | None = None
+        self.replayed = 0  # records replayed after the snapshot at start-up
 
     # -- supervision -------------------------------------------------------------------
     async def supervise(self, name: str, actor: object) -> None:
@@ -446,7 +450,7 @@ async def open_runtime(
     # In a worker thread: recovery reads files and folds for seconds on a large journal, and
     # the HTTP server (/-/healthy) must keep answering meanwhile. Nothing else touches the
     # world until it is built.
-    world = await trio.to_thread.run_sync(recover_world, journal)
+    world, replayed = await trio.to_thread.run_sync(recover_world, journal)
     async with trio.open_nursery() as nursery:
         log_notifier = None
         if notifier is None:
@@ -461,6 +465,7 @@ async def open_runtime(
             settings,
             nursery,
         )
+        rt.replayed = replayed
         if rules is not None:
             rt.apply_rules(rules, router=router, mutes=mutes)
         if log_notifier is not None:

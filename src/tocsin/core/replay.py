@@ -118,17 +118,24 @@ def fold(
 
 
 def rebuild(
-    source: Source, *, until_us: int | None = None, skip_undecodable: bool = False
+    source: Source,
+    *,
+    until_us: int | None = None,
+    skip_undecodable: bool = False,
+    started_at: list[int] | None = None,
 ) -> World:
     """The world from `source`: its newest snapshot (if not stamped after `until_us`), then
     every later record up to `until_us` (`fold`). Raises what reading raises, e.g. the
-    journal's `RecordsCompacted` when the moment lies before what retention kept."""
+    journal's `RecordsCompacted` when the moment lies before what retention kept.
+    `started_at`, when given, gets the seq the fold started after (the snapshot's, or 0)."""
     snap = source.load_snapshot()
     if snap is not None and (until_us is None or snap.ts <= until_us):
         world = World.from_snapshot(snap.payload)
         world.applied_seq = snap.seq
     else:
         world = World()
+    if started_at is not None:
+        started_at.append(world.applied_seq)
     return fold(
         world,
         source.read(after=world.applied_seq),

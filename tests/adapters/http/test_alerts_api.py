@@ -189,8 +189,16 @@ async def test_not_ready_until_the_runtime_is_attached():
         assert (await api.client.get("/-/healthy")).status_code == 200
         r = await api.client.get("/-/ready")
         assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+        registry = api.ctx.metrics.registry
+
+        def busy() -> float | None:
+            name, labels = "tocsin_http_rejected_total", {"reason": "busy"}
+            return registry.get_sample_value(name, labels)
+
+        assert not busy()  # a probe's answer, not a sender turned away
         r = await api.client.post("/api/v2/alerts", json=[alert()])
         assert r.status_code == 503 and r.json()["error"] == "not ready"
+        assert busy() == 1  # this one was
         api.ctx.attach(api.rt)
         assert (await api.client.get("/-/ready")).status_code == 200
         assert (await api.client.post("/api/v2/alerts", json=[alert()])).status_code == 200

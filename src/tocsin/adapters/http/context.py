@@ -229,7 +229,8 @@ class ApiContext:
                     self.limiter.check(principal.name)
                 response = await handler(request, principal)
             except ApiError as exc:
-                if exc.status in (401, 403, 413, 429, 503):
+                # A probe's 503 (/-/ready while replaying) is its answer, not a turned-away sender.
+                if exc.status in (401, 403, 413, 429, 503) and not public:
                     metrics.rejected.labels(_REJECTIONS[exc.status]).inc()
                 response = error_response(exc)
             except Exception:
