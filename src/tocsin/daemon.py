@@ -227,9 +227,9 @@ class Daemon:
             "Configure tokens, listen on a loopback address, or pass --insecure-no-auth."
         )
 
-    def _history(self) -> Iterator[StoredRecord]:
-        """The journal's records, read from the directory (in a worker thread)."""
-        return open_journal_reader(self.data_dir).read()
+    def _history(self, after: int) -> Iterator[StoredRecord]:
+        """The journal's records after `after`, read from the directory (in a worker thread)."""
+        return open_journal_reader(self.data_dir).read(after)
 
     # -- the run --------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:

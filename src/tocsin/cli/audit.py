@@ -37,9 +37,17 @@ from tocsin.core.group_state import GroupState, Phase
 from tocsin.core.replay import gc_paused, rebuild
 from tocsin.core.silences import silence_state
 from tocsin.core.world import World
-from tocsin.journal import JournalReader, StoredRecord
+from tocsin.journal import JournalReader, Snapshot, StoredRecord
 
-__all__ = ["duration", "events_until", "explain", "render_state", "state_json", "world_at"]
+__all__ = [
+    "duration",
+    "events_until",
+    "explain",
+    "records_kept",
+    "render_state",
+    "state_json",
+    "world_at",
+]
 
 
 def events_until(
@@ -56,11 +64,39 @@ def events_until(
 
 
 def world_at(reader: JournalReader, at_us: int | None) -> World:
-    """The whole state as of `at_us` (None: now). Starts from the newest snapshot that is not
-    newer than `at_us` when there is one. Raises `RecordsCompacted` when the moment lies
-    before what retention kept."""
+    """The whole state as of `at_us` (None: now). Starts from the newest snapshot taken at or
+    before `at_us` when there is one (retention keeps older snapshots than the newest, and
+    only the records after the oldest kept one). Raises `RecordsCompacted` when the moment
+    lies before what retention kept."""
     with gc_paused():
-        return rebuild(reader, until_us=at_us, skip_undecodable=True)
+        return rebuild(_AsOf(reader, at_us), until_us=at_us, skip_undecodable=True)
+
+
+class _AsOf:
+    """`reader`, whose snapshot is the newest taken at or before `at_us`."""
+
+    def __init__(self, reader: JournalReader, at_us: int | None) -> None:
+        self.reader = reader
+        self.at_us = at_us
+
+    def load_snapshot(self) -> Snapshot | None:
+        return self.reader.load_snapshot(until_ts=self.at_us)
+
+    def read(self, after: int = 0) -> Iterator[StoredRecord]:
+        return self.reader.read(after)
+
+
+def records_kept(reader: JournalReader, after: int = 0) -> tuple[Iterator[StoredRecord], str]:
+    """The records after `after` that are still stored, and a note saying which are not (empty
+    when none is missing): retention removes segments a snapshot covers, and a tool reading
+    the history shows what is left rather than fail."""
+    first = reader.first_seq()
+    if after >= first - 1:
+        return reader.read(after), ""
+    return reader.read(first - 1), (
+        f"records {after + 1} to {first - 1} were removed by retention (snapshots cover them): "
+        f"this starts at {first}"
+    )
 
 
 def _iso(t: datetime | None) -> str:
@@ -190,7 +226,8 @@ def explain(reader: JournalReader, fingerprint: str, at_us: int | None) -> list[
     """A timeline of everything the journal says about one alert, and a verdict."""
     trail = _Trail(fingerprint)
     opened: dict[str, GroupOpened] = {}
-    for rec, ev in events_until(reader.read(), at_us):
+    records, missing = records_kept(reader)
+    for rec, ev in events_until(records, at_us):
         if isinstance(ev, SilenceCreated):
             trail.silences[ev.silence.id] = ev.silence
         if not isinstance(ev, GroupEvent):
@@ -200,6 +237,8 @@ def explain(reader: JournalReader, fingerprint: str, at_us: int | None) -> list[
             continue
         _follow(trail, ev, opened, from_micros(rec.ts))
     head = [f"alert {fingerprint} {trail.labels or '(not in the journal)'}"]
+    if missing:
+        head.append(f"  ({missing})")
     at = "now" if at_us is None else _iso(from_micros(at_us))
     verdict = (
         f"as of {at}: {trail.last_state}; {trail.notified} notifications requested, "

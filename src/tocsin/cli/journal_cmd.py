@@ -307,7 +307,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         with open_journal_reader(args.data_dir) as reader:
             after = since.seq - 1 if since is not None and since.seq is not None else 0
-            records: Iterable[StoredRecord] = reader.read(after=max(after, 0))
+            kept, missing = audit.records_kept(reader, max(after, 0))
+            if missing:
+                print(f"tocsin journal replay: {missing}", file=sys.stderr)
+            records: Iterable[StoredRecord] = kept
             tick = _progress(reader.last_seq - after, sys.stderr)
             if tick is not None:
                 records = _counted(records, tick)

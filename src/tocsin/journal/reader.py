@@ -51,11 +51,21 @@ class JournalReader:
         self.torn_tail = None
         return iter_records(listed, after, None, self._saw_torn_tail)
 
-    def load_snapshot(self) -> Snapshot | None:
-        """The newest valid snapshot no newer than `last_seq`, or None (bad ones are logged)."""
+    def first_seq(self) -> int:
+        """The oldest record still stored (retention removes segments a snapshot covers);
+        `last_seq + 1` when none is. Raises `JournalError` if the directory cannot be listed."""
+        try:
+            listed = list_segments(self.directory)
+        except OSError as exc:
+            raise JournalError(f"cannot list {self.directory}: {exc}") from exc
+        return listed[0][0] if listed else self.last_seq + 1
+
+    def load_snapshot(self, until_ts: int | None = None) -> Snapshot | None:
+        """The newest valid snapshot no newer than `last_seq` — and, with `until_ts`, taken at
+        or before that time (µs) — or None (bad ones are logged)."""
         if self._closed:
             raise JournalClosed("the reader is closed")
-        return self._snapshots.load_newest(max_seq=self.last_seq)
+        return self._snapshots.load_newest(max_seq=self.last_seq, max_ts=until_ts)
 
     def close(self) -> None:
         self._closed = True

@@ -168,8 +168,9 @@ class SnapshotStore:
         fsync_directory(self.directory)
         return path
 
-    def load_newest(self, max_seq: int | None = None) -> Snapshot | None:
-        """The newest valid snapshot with `seq <= max_seq` (any seq if None), or None.
+    def load_newest(self, max_seq: int | None = None, max_ts: int | None = None) -> Snapshot | None:
+        """The newest valid snapshot with `seq <= max_seq` (any seq if None) taken at or before
+        `max_ts` (µs; any time if None), or None.
 
         Invalid ones are logged and skipped, and so are (with a warning) snapshots newer than
         the journal's last record, which a crash under `fsync="never"` can leave behind. Never
@@ -185,9 +186,12 @@ class SnapshotStore:
                 )
                 continue
             try:
-                return decode_snapshot(path.read_bytes(), seq)
+                snapshot = decode_snapshot(path.read_bytes(), seq)
             except (OSError, ValueError) as exc:
                 logger.error("snapshot %s is invalid (%s): falling back to an older one", path, exc)
+                continue
+            if max_ts is None or snapshot.ts <= max_ts:
+                return snapshot
         return None
 
     def inspect(self) -> list[SnapshotInfo]:

@@ -3,10 +3,14 @@ a group's state and its history; and the ops endpoints (/metrics, /-/reload)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import trio.testing
 
 from tocsin.adapters.http import ReloadOutcome
 from tocsin.core.labels import Labels
+from tocsin.journal import RecordsCompacted, StoredRecord
 
 from .harness import ROUTES, alert, serving
 
@@ -146,3 +150,26 @@ async def test_reload_endpoint_reports_success_and_refusal():
         assert r.json()["error"] == "configuration not reloaded"
         assert r.json()["detail"]["problems"] == ["am.yml:3:5: route: bad"]
         assert calls == ["POST /-/reload by anonymous"] * 2
+
+
+async def test_history_reads_what_retention_kept():
+    """Retention removes records a snapshot covers: a group's history is what is left (it
+    was a 500: the journal's RecordsCompacted, unhandled)."""
+    first_kept = [1]
+    journal: list[Any] = []
+
+    def kept(after: int) -> Iterator[StoredRecord]:
+        if after < first_kept[0] - 1:
+            raise RecordsCompacted(after, first_kept[0])
+        return journal[0].read(after)
+
+    async with serving(ROUTES, history=kept) as api:
+        journal.append(api.journal)
+        await _post(api, alert("Boom"))
+        [gid] = api.rt.world.groups
+        await trio.testing.wait_all_tasks_blocked()
+        whole = (await api.client.get(f"/api/v1/groups/{gid}/history")).json()["events"]
+        first_kept[0] = whole[2]["seq"]  # as if the first records had been removed
+        r = await api.client.get(f"/api/v1/groups/{gid}/history")
+        assert r.status_code == 200
+        assert r.json()["events"] == whole[2:]

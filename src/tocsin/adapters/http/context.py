@@ -160,7 +160,7 @@ class ApiContext:
         settings: HttpSettings | None = None,
         *,
         reload: Callable[[str], Awaitable[ReloadOutcome]] | None = None,
-        history: Callable[[], Iterable[StoredRecord]] | None = None,
+        history: Callable[[int], Iterable[StoredRecord]] | None = None,
         metrics: ApiMetrics | None = None,
         rate_clock: Callable[[], float] = time.monotonic,
     ) -> None:

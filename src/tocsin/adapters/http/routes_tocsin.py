@@ -25,7 +25,7 @@ from tocsin.adapters.http.views import LIVE, StatusOracle, group_view
 from tocsin.config.model import Role
 from tocsin.core.codec import CODEC, CodecError, from_micros, to_jsonable
 from tocsin.core.lifecycle import AckForbidden, IllegalCommand
-from tocsin.journal import StoredRecord
+from tocsin.journal import RecordsCompacted, StoredRecord
 
 __all__ = ["tocsin_routes"]
 
@@ -168,10 +168,13 @@ def tocsin_routes(ctx: ApiContext) -> list[Route]:
         group_id = request.path_params["id"]
         since = _int_param(request, "since", 0)
         limit = _int_param(request, "limit", _DEFAULT_HISTORY, least=1, most=_MAX_HISTORY)
-        source = ctx.history or (lambda: rt.journal.read())
+        source = ctx.history or rt.journal.read
 
         def read() -> tuple[list[dict[str, Any]], int | None]:
-            return _history_page(source(), group_id, since, limit)
+            try:
+                return _history_page(source(since), group_id, since, limit)
+            except RecordsCompacted as exc:  # retention removed the oldest: what is left
+                return _history_page(source(exc.first_available - 1), group_id, since, limit)
 
         events, next_since = await trio.to_thread.run_sync(read)
         if not events and since == 0 and group_id not in rt.world.groups:
