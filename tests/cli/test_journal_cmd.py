@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,31 @@ def test_replay_rejects_a_bad_bound_and_a_missing_directory(tmp_path, capsys):
     assert "neither a sequence number nor an ISO-8601 time" in capsys.readouterr().err
     assert main(["journal", "replay", "--data-dir", str(tmp_path / "nope")]) == 1
     assert "no journal directory" in capsys.readouterr().err
+
+
+async def _write_at_once(directory: Path, events) -> None:
+    async with open_segment_journal(directory, fsync="never") as journal:
+        drafts = [RecordDraft(to_micros(ev.at), *CODEC.encode(ev)) for ev in events]
+        await journal.append(drafts)
+
+
+@pytest.mark.parametrize("command", [["replay"], ["state"], ["state", "--format", "json"]])
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path, command):
+    """`tocsin journal ... | head -1`: the pipe closes under it; exit 0, no traceback."""
+    events = []
+    for i in range(1_500):  # more output than a pipe holds
+        d = Driver(ESCALATING, group_id=f"grp{i}")
+        d.receive(alert(f"a{i}"))
+        events += d.events
+    trio.run(_write_at_once, tmp_path / "j", events)
+    argv = ["journal", *command, "--data-dir", str(tmp_path / "j")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tocsin.cli.main", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # one line, then the reader leaves
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert b"Traceback" not in proc.stderr.read()

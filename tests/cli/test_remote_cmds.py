@@ -324,7 +324,7 @@ tocsin:
 def test_tokens_bad_missing_and_lacking_a_role(capsys, monkeypatch):
     with running_tocsin(TOKEN_CONFIG, token="s3cret-oncall") as t:
         code, _, err = run(capsys, t, "alerts", "list")
-        assert code == 1 and "refused the token (401" in err and err.count("\n") == 1
+        assert code == 1 and "requires a token (401" in err and err.count("\n") == 1
         code, _, err = run(capsys, t, "alerts", "list", "--token", "wrong")
         assert code == 1 and "refused the token (401" in err
         assert "wrong" not in err

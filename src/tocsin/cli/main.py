@@ -74,8 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune_gc()  # the daemon and the journal tools hold large, long-lived states
     try:
         code: int = args.func(args)
+        sys.stdout.flush()
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error. Python would report the failed flush
+        # of stdout at exit; point it at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return code
 
 

@@ -70,6 +70,7 @@ class Api:
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.has_token = bool(token)
         self._client = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
     def close(self) -> None:
@@ -125,6 +126,11 @@ class Api:
     def _refusal(self, method: str, path: str, response: httpx.Response) -> str:
         status = response.status_code
         error, detail = _error_of(response)
+        if status == 401 and not self.has_token:
+            return (
+                f"the daemon at {self.url} requires a token (401 {error}): "
+                "pass one with --token or $TOCSIN_TOKEN"
+            )
         if status == 401:
             return (
                 f"the daemon at {self.url} refused the token (401 {error}): "
