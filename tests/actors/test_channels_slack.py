@@ -21,7 +21,7 @@ from tests.fakes import wait_for
 from tests.fakes.fixtures import mail_dir, serve
 from tocsin.actors.channels import ChannelNotifier, ChannelSettings
 from tocsin.actors.runtime import Rules, open_runtime
-from tocsin.adapters.channels.slack_interactions import PATH, routes, sign
+from tocsin.adapters.channels.slack_interactions import MAX_BODY, PATH, routes, sign
 from tocsin.config import load_text
 from tocsin.core.events import Acknowledged, NotificationDelivered, SlackMessagePosted
 from tocsin.core.group_state import Phase
@@ -198,7 +198,9 @@ async def test_ack_button_acknowledges_stops_escalation_and_updates_slack_pd_and
         assert {d.integration for d in delivered} >= {"slack[0]", "pagerduty[0]", "email[0]"}
 
 
-@pytest.mark.parametrize("problem", ["bad", "missing", "stale", "no payload"])
+@pytest.mark.parametrize(
+    "problem", ["bad", "missing", "stale", "no payload", "nan", "huge ts", "not ascii", "too big"]
+)
 async def test_interactions_refuse_unsigned_bad_and_stale_requests(
     problem, store, clock, autojump_clock
 ):
@@ -218,13 +220,27 @@ async def test_interactions_refuse_unsigned_bad_and_stale_requests(
             "missing": {"Content-Type": "application/x-www-form-urlencoded"},
             "stale": signed(body, now - 301),
             "no payload": signed(b"nothing=here", now),
+            # Signed with the secret, but a timestamp that compares false with everything.
+            "nan": {
+                "X-Slack-Request-Timestamp": "nan",
+                "X-Slack-Signature": sign(SECRET, "nan", body),
+            },
+            "huge ts": {
+                "X-Slack-Request-Timestamp": "9" * 400,
+                "X-Slack-Signature": sign(SECRET, "9" * 400, body),
+            },
+            "not ascii": {**signed(body, now), "X-Slack-Signature": b"v0=\xff"},
+            "too big": signed(b"x" * (MAX_BODY + 1), now),
         }[problem]
         if problem == "no payload":
             body = b"nothing=here"
+        if problem == "too big":
+            body = b"x" * (MAX_BODY + 1)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://tocsin"
         ) as client:
             r = await client.post(PATH, content=body, headers=headers)
-        assert r.status_code == (400 if problem == "no payload" else 401)
+        status = {"no payload": 400, "too big": 413}.get(problem, 401)
+        assert r.status_code == status, r.text
         await trio.testing.wait_all_tasks_blocked()
         assert of_type(store, Acknowledged) == []

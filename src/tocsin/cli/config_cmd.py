@@ -169,6 +169,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"Checking '{name}'  FAILED: {count} problem{'s' if count != 1 else ''}")
             for problem in exc.problems:
                 print(f"  {problem}")
+            for warning in exc.warnings:
+                print(f"warning: {warning}")
             print()
             continue
         print(f"Checking '{name}'  SUCCESS")

@@ -55,8 +55,9 @@ class Problem:
 class ConfigError(Exception):
     """A configuration that cannot be used. `problems` holds every problem found, in file order."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    def __init__(self, problems: Iterable[Problem], warnings: Iterable[Problem] = ()) -> None:
         self.problems = tuple(problems)
+        self.warnings = tuple(warnings)  # what the loader noticed too, for `config check`
         super().__init__("\n".join(map(str, self.problems)))
 
     def __str__(self) -> str:

@@ -128,7 +128,7 @@ def load_text(
         except RoutingError as exc:
             reader.error(_route_node(root, exc.path), exc.path, exc.problem)
     if reader.problems or route_spec is None or routing is None:
-        raise ConfigError(_in_file_order(reader.problems))
+        raise ConfigError(_in_file_order(reader.problems), _in_file_order(reader.warnings))
     return Config(
         source=source or filename,
         sha256=sha256_of(text),

@@ -210,8 +210,18 @@ async def test_webhook_signature():
         bare = good.removeprefix("sha256=")
         r = await post({"X-Tocsin-Timestamp": str(ts), "X-Tocsin-Signature": bare})
         assert r.status_code == 401 and "must be sha256=<hex" in r.json()["detail"]
-        r = await post({"X-Tocsin-Timestamp": "noon", "X-Tocsin-Signature": good})
-        assert r.status_code == 401 and "unix seconds" in r.json()["detail"]
+        for bad in ("noon", "9" * 400, "-5", "1e9"):
+            r = await post({"X-Tocsin-Timestamp": bad, "X-Tocsin-Signature": good})
+            assert r.status_code == 401 and "unix seconds" in r.json()["detail"], bad
         assert api.records() == []
         r = await post({"X-Tocsin-Timestamp": str(ts), "X-Tocsin-Signature": good})
+        assert r.status_code == 200
+        written = len(api.records())
+        # The same signed request again, within the window: a replay, refused.
+        r = await post({"X-Tocsin-Timestamp": str(ts), "X-Tocsin-Signature": good})
+        assert r.status_code == 401 and "a replay is refused" in r.json()["detail"]
+        assert len(api.records()) == written
+        # Signed anew (another timestamp), the same body is welcome.
+        again = sign_webhook(secret, body, ts + 1)
+        r = await post({"X-Tocsin-Timestamp": str(ts + 1), "X-Tocsin-Signature": again})
         assert r.status_code == 200

@@ -35,6 +35,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tocsin.adapters.channels.slack import ACTION_ACK, ACTION_RESOLVE, ACTION_SILENCE
+from tocsin.adapters.http.context import read_body
+from tocsin.adapters.http.errors import ApiError
 from tocsin.core.events import SilenceData
 
 if TYPE_CHECKING:
@@ -48,6 +50,10 @@ log = logging.getLogger("tocsin.slack")
 PATH: Final = "/api/v1/slack/interactions"
 MAX_SKEW: Final = 300.0  # seconds, Slack's recommendation
 ANSWER_WITHIN: Final = 2.5
+#: The largest request body read: Slack's interaction payloads are a few KiB. The endpoint
+#: is exposed to the internet (for Slack) and is checked only by signature, so a larger body
+#: is refused before it is read (413), not buffered whole to be refused after.
+MAX_BODY: Final = 256 * 1024
 _SEEN: Final = 10_000
 
 
@@ -73,19 +79,27 @@ class SlackInteractions:
         signature = headers.get("x-slack-signature")
         if not ts or not signature:
             return "missing X-Slack-Request-Timestamp or X-Slack-Signature"
-        try:
-            when = float(ts)
-        except ValueError:
-            return "bad X-Slack-Request-Timestamp"
-        if abs(self.rt.clock.now().timestamp() - when) > MAX_SKEW:
+        if not (ts.isascii() and ts.isdigit() and len(ts) <= 12):
+            return "bad X-Slack-Request-Timestamp (Unix seconds expected)"
+        if abs(self.rt.clock.now().timestamp() - int(ts)) > MAX_SKEW:
             return "stale request (timestamp more than 5 minutes away)"
-        if not hmac.compare_digest(sign(self.secret, ts, body), signature):
+        given = signature.encode("utf-8", "replace")
+        if not hmac.compare_digest(sign(self.secret, ts, body).encode(), given):
             return "bad signature"
         return None
 
     async def handle(self, request: Request) -> Response:
-        body = await request.body()
-        problem = self.verify(request.headers, body)
+        headers = request.headers
+        if not self.secret or not headers.get("x-slack-signature"):
+            # Refused before the body is read: nothing unsigned is buffered.
+            self.rejected += 1
+            return JSONResponse({"error": self.verify(headers, b"")}, status_code=401)
+        try:
+            body = await read_body(request, MAX_BODY)
+        except ApiError as exc:
+            self.rejected += 1
+            return JSONResponse({"error": exc.detail}, status_code=exc.status)
+        problem = self.verify(headers, body)
         if problem is not None:
             self.rejected += 1
             log.warning("refused a Slack interaction: %s", problem)

@@ -27,6 +27,7 @@ import hmac
 import math
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from tocsin.adapters.http.errors import ApiError
@@ -37,6 +38,7 @@ __all__ = [
     "Authenticator",
     "Principal",
     "RateLimiter",
+    "ReplayGuard",
     "sign_webhook",
     "verify_webhook_signature",
 ]
@@ -111,6 +113,30 @@ def _unauthorized(detail: str) -> ApiError:
     return ApiError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+class ReplayGuard:
+    """The signatures of signed webhook requests already accepted, each kept until its
+    timestamp leaves the window: the same signed request again is a replay, refused (a sender
+    signs each request anew, with a fresh timestamp). Only accepted ones are kept, so a request
+    refused for backpressure (503) may be sent again as it was."""
+
+    def __init__(self) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()  # signature -> when it expires
+
+    def check(self, signature: str, now: float) -> None:
+        """Raises `ApiError` 401 if `signature` was accepted within the window."""
+        seen = self._seen
+        while seen and next(iter(seen.values())) < now:
+            seen.popitem(last=False)
+        if signature.strip() in seen:
+            raise _unauthorized(
+                "this signed request was already accepted: a replay is refused (sign each "
+                "request anew, with a fresh X-Tocsin-Timestamp)"
+            )
+
+    def remember(self, signature: str, timestamp: str, window: float) -> None:
+        self._seen[signature.strip()] = int(timestamp) + window
+
+
 class RateLimiter:
     """A token bucket per key: `rate` per second on average, up to `burst` at once.
 
@@ -165,12 +191,9 @@ def verify_webhook_signature(
         raise _unauthorized(
             "this webhook requires a signature: send X-Tocsin-Timestamp and X-Tocsin-Signature"
         )
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        raise _unauthorized(
-            f"X-Tocsin-Timestamp must be unix seconds, got {timestamp[:40]!r}"
-        ) from None
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise _unauthorized(f"X-Tocsin-Timestamp must be unix seconds, got {timestamp[:40]!r}")
+    ts = int(timestamp)
     if abs(now - ts) > window:
         raise _unauthorized(
             f"X-Tocsin-Timestamp {ts} is {abs(now - ts):.0f}s away from now "

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from tocsin import __version__
 from tocsin.adapters.http.am_config import alertmanager_original
-from tocsin.adapters.http.auth import Principal, verify_webhook_signature
+from tocsin.adapters.http.auth import Principal, ReplayGuard, verify_webhook_signature
 from tocsin.adapters.http.context import FEWER_ALERTS, ApiContext, read_body
 from tocsin.adapters.http.errors import ApiError, json_response
 from tocsin.adapters.http.ingest import parse_json, parse_postable_alerts, parse_webhook
@@ -103,6 +103,8 @@ class _AlertFilter:
 
 
 def alert_routes(ctx: ApiContext) -> list[Route]:
+    replays = ReplayGuard()  # signed webhook requests already accepted
+
     async def post_alerts(request: Request, who: Principal) -> Response:
         limits = ctx.settings.limits
         body = await read_body(
@@ -173,15 +175,15 @@ def alert_routes(ctx: ApiContext) -> list[Route]:
     async def webhook(request: Request, who: Principal) -> Response:
         settings = ctx.settings
         body = await read_body(request, settings.limits.max_request_bytes, advice=FEWER_ALERTS)
+        timestamp = request.headers.get("x-tocsin-timestamp")
+        signature = request.headers.get("x-tocsin-signature")
         if settings.webhook_secret:
+            now = time.time()
             verify_webhook_signature(
-                settings.webhook_secret,
-                body,
-                request.headers.get("x-tocsin-timestamp"),
-                request.headers.get("x-tocsin-signature"),
-                time.time(),
-                settings.webhook_window,
+                settings.webhook_secret, body, timestamp, signature, now, settings.webhook_window
             )
+            assert signature is not None and timestamp is not None  # verified
+            replays.check(signature, now)
         ttl = settings.webhook_ttl
         if (raw := request.query_params.get("ttl")) is not None:
             try:
@@ -193,6 +195,8 @@ def alert_routes(ctx: ApiContext) -> list[Route]:
         parsed, group_key = parse_webhook(data, rt.clock.now(), ttl, settings.limits)
         if parsed.alerts:
             await ctx.ingest(parsed.alerts)
+            if settings.webhook_secret and signature and timestamp:
+                replays.remember(signature, timestamp, settings.webhook_window)
         _count(ctx, parsed.firing, parsed.resolved, len(parsed.invalid), "webhook")
         if parsed.invalid:
             raise parsed.problem()
