@@ -162,6 +162,18 @@ def test_check_summarises_and_fails_on_any_bad_file(
     assert run(capsys, "check", str(config_file))[0] == 0
 
 
+def test_check_of_a_failing_file_also_prints_its_warnings(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "global:\n  opsgenie_api_key: x\nroute:\n  receiver: r\n  group_wait: 5x\n"
+        "receivers: [{name: r}]\n"
+    )
+    code, out, _ = run(capsys, "check", str(bad))
+    assert code == 1
+    assert f"{bad}:5:3: route.group_wait: invalid duration" in out
+    assert "warning:" in out and "opsgenie_api_key" in out
+
+
 def test_check_without_a_file_checks_the_default_and_names_log_channels(capsys) -> None:
     code, out, _ = run(capsys, "check")
     assert code == 0
