@@ -379,7 +379,9 @@ def test_channels_test_reports_a_failing_webhook_and_dry_run_sends_nothing(tmp_p
 route: {{receiver: hook}}
 receivers:
   - name: hook
-    webhook_configs: [{{url: 'http://127.0.0.1:{port}/hook?token=abc123'}}]
+    webhook_configs: [{{url: 'http://user:pa55word@127.0.0.1:{port}/hook?token=abc123'}}]
+  - name: pager
+    pagerduty_configs: [{{routing_key: r0ut1ngk3y, url: 'http://127.0.0.1:{port}/v2/enqueue'}}]
   - name: quiet
     log_configs: [{{}}]
 """,
@@ -390,10 +392,12 @@ receivers:
     assert ("hook", "webhook[0]", "FAILED") in rows
     assert ("quiet", "log[0]", "ok") in rows
     assert "connection failed" in out
-    assert main(["channels", "test", "--config", path, "--dry-run", "hook"]) == 0
+    assert main(["channels", "test", "--config", path, "--dry-run", "hook", "pager"]) == 0
     out = capsys.readouterr().out
     assert f"POST http://127.0.0.1:{port}/..." in out
-    assert "abc123" not in out
+    for secret in ("abc123", "pa55word", "user:", "r0ut1ngk3y"):
+        assert secret not in out
+    assert '"routing_key": "<secret>"' in out
     assert "TocsinChannelTest" in out
 
 

@@ -89,8 +89,16 @@ def test_notification(receiver: str, now: datetime) -> Notification:
 
 
 def _where(url: str) -> str:
+    """Scheme and host only: the path and any user:password@ may hold credentials."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "(url)"
+    if not parts.hostname:
+        return "(url)"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+#: Fields of a request body that carry a credential (PagerDuty's routing key, ...).
+_SECRET_FIELDS = frozenset({"routing_key", "service_key", "token"})
 
 
 def preview(channel: Channel, n: Notification) -> str:
@@ -99,6 +107,8 @@ def preview(channel: Channel, n: Notification) -> str:
     if adapter is not None:
         req = adapter.build(n)
         body: Any = req.json
+        if isinstance(body, dict):
+            body = {k: "<secret>" if k in _SECRET_FIELDS else v for k, v in body.items()}
         if body is None and req.content is not None:
             body = req.content.decode(errors="replace")
         text = body if isinstance(body, str) else orjson.dumps(body, option=orjson.OPT_INDENT_2)
