@@ -347,7 +347,7 @@ class Daemon:
             if found.config is None:
                 return self._refused(trigger, path, found.sha256, found.problems)
             new = found.config
-        if new.sha256 == current.sha256:
+        if new.sha256 == current.sha256 and new.files_sha256 == current.files_sha256:
             log.info(
                 "%s: configuration %s unchanged (sha256 %s)", trigger, new.source, new.sha256[:12]
             )

@@ -289,3 +289,32 @@ def test_a_planned_restart_keeps_what_was_only_in_memory(tmp_path: Path):
         [got] = t.client.get("/api/v2/alerts").json()
         assert datetime.fromisoformat(got["endsAt"]) == later
         assert ", 0 records replayed," in t.log()  # all in the snapshot (it said the last seq)
+
+
+def test_a_reload_applies_a_rotated_token_file(tmp_path: Path):
+    """The config text is unchanged, the file it reads a token from is not: a revoked token
+    must stop working at the reload, not at the next restart."""
+    token_file = tmp_path / "oncall.token"
+    token_file.write_text("old-s3cret\n")
+    config = f"""\
+route: {{receiver: team}}
+receivers: [{{name: team}}]
+tocsin:
+  auth:
+    tokens:
+      - {{name: admin, token: admin-s3cret, roles: [admin]}}
+      - {{name: oncall, token_file: {token_file}, roles: [read]}}
+"""
+    with running_tocsin(config, token="admin-s3cret") as t:
+
+        def status(token: str) -> int:
+            auth = {"Authorization": f"Bearer {token}"}
+            return t.client.get("/api/v2/alerts", headers=auth).status_code
+
+        assert (status("old-s3cret"), status("new-s3cret")) == (200, 401)
+        token_file.write_text("new-s3cret\n")
+        r = t.client.post("/-/reload")
+        assert r.status_code == 200 and "reloaded" in r.text, r.text
+        assert (status("old-s3cret"), status("new-s3cret")) == (401, 200)
+        r = t.client.post("/-/reload")  # nothing changed since: unchanged
+        assert r.status_code == 200 and "unchanged" in r.text, r.text

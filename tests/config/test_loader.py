@@ -482,3 +482,24 @@ def test_a_config_is_immutable() -> None:
         config.source = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         config.receivers["x"] = config.receivers["r"]  # type: ignore[index]
+
+
+def test_the_files_a_config_reads_are_part_of_what_a_reload_compares(tmp_path: Path) -> None:
+    (tmp_path / "key").write_text("k1")
+    (tmp_path / "t.tmpl").write_text('{{ define "x" }}one{{ end }}')
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(
+        "route: {receiver: r}\n"
+        "templates: ['*.tmpl']\n"
+        "receivers:\n"
+        "  - name: r\n"
+        "    pagerduty_configs: [{routing_key_file: key}]\n"
+    )
+    first = load_file(str(path), {})
+    assert load_file(str(path), {}).files_sha256 == first.files_sha256  # nothing changed
+    (tmp_path / "key").write_text("k2")  # a rotated secret
+    second = load_file(str(path), {})
+    assert second.sha256 == first.sha256 and second.files_sha256 != first.files_sha256
+    (tmp_path / "t.tmpl").write_text('{{ define "x" }}two{{ end }}')  # an edited template
+    third = load_file(str(path), {})
+    assert third.sha256 == first.sha256 and third.files_sha256 != second.files_sha256

@@ -110,8 +110,7 @@ def read_secret(view: MapView, key: str, *, url: bool = False) -> Secret | None:
     if file_name is not None:
         full = resolve_path(view.r, file_name)
         try:
-            with open(full, encoding="utf-8") as f:
-                inline = Secret(f.read().strip(), file=full)
+            inline = Secret(view.r.read_file(full).strip(), file=full)
         except OSError as exc:
             view.error(file_key, f"cannot read {full}: {exc.strerror or exc}")
             return None

@@ -23,7 +23,7 @@ import difflib
 import glob
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
 
@@ -132,6 +132,7 @@ def load_text(
     return Config(
         source=source or filename,
         sha256=sha256_of(text),
+        files_sha256=_files_digest(reader.files, templates),
         global_=glob_,
         route_spec=route_spec,
         routing=routing,
@@ -174,6 +175,22 @@ def _route_node(root: MapView, path: str) -> yaml.Node | None:
         if index and isinstance(node, yaml.SequenceNode):
             node = node.value[int(index.rstrip("]"))]
     return node
+
+
+def _files_digest(read: Mapping[str, str], templates: Sequence[str]) -> str:
+    """One digest of every file the configuration depends on besides its own text: the secret
+    files it read and the template files its patterns match (a missing one counts as empty)."""
+    h = hashlib.sha256()
+    for path in sorted({*read, *templates}):
+        digest = read.get(path)
+        if digest is None:
+            try:
+                with open(path, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+            except OSError:
+                digest = ""
+        h.update(f"{path}\0{digest}\0".encode())
+    return h.hexdigest()
 
 
 def _templates(reader: Reader, root: MapView) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -345,12 +345,15 @@ class Config:
 
     `source` is the file it came from ("built-in default" for the default); `sha256` is the
     hash of its text (for the default: of the generated YAML, which holds `${VAR}` references,
-    not their values); `env_uses` lists every `${VAR}` it referenced; `warnings` are problems
-    that did not stop it from loading (keys Tocsin ignores).
+    not their values); `files_sha256` one hash of the files it reads besides (secrets'
+    `*_file`, templates), so that a reload notices a rotated token file or an edited template;
+    `env_uses` lists every `${VAR}` it referenced; `warnings` are problems that did not stop it
+    from loading (keys Tocsin ignores).
     """
 
     source: str
     sha256: str
+    files_sha256: str = ""
     global_: GlobalConfig
     route_spec: RouteSpec
     routing: RoutingTree

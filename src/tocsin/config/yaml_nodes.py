@@ -18,6 +18,7 @@ are the strings "2" and "true"; `~` or an empty value is "not set".
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -80,6 +81,15 @@ class Reader:
         self.warnings: list[Problem] = []
         self.env_uses: list[EnvUse] = []
         self._env_by_path: dict[str, list[str]] = {}
+        self.files: dict[str, str] = {}  # files the config reads (secrets) -> sha256 of content
+
+    def read_file(self, path: str) -> str:
+        """The text of a file the configuration refers to (a secret's `*_file`), noted so that
+        a reload sees when it changed. Raises `OSError`, `UnicodeDecodeError`."""
+        with open(path, "rb") as f:
+            data = f.read()
+        self.files[path] = hashlib.sha256(data).hexdigest()
+        return data.decode("utf-8")
 
     # -- reporting -----------------------------------------------------------------------
     def at(self, node: yaml.Node | None, path: str, message: str) -> Problem:
