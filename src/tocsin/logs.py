@@ -28,7 +28,8 @@ from tocsin.config.secrets import MASK
 __all__ = ["JsonFormatter", "TextFormatter", "redact", "setup_logging"]
 
 _PATTERNS = [
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + MASK),
+    # A credential after "Bearer", not the word "token" in prose ("the bearer token is ...").
+    (re.compile(r"(?i)(bearer\s+)(?!tokens?\b)[A-Za-z0-9._~+/=-]+"), r"\1" + MASK),
     (re.compile(r"(hooks\.slack\.com/(?:services|workflows)/)[^\s\"']+"), r"\1" + MASK),
     (
         re.compile(r"(?i)\b((?:token|password|passwd|secret|api_key|routing_key)=)[^\s&\"']+"),
@@ -38,7 +39,7 @@ _PATTERNS = [
 ]
 
 # Libraries that log at INFO what Tocsin already reports better (and may print URLs).
-_QUIET = ("httpx", "httpcore", "hpack", "trio_websocket")
+_QUIET = ("httpx", "httpcore", "hpack", "trio-websocket")
 
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 

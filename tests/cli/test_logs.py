@@ -42,6 +42,19 @@ def test_redact_masks_credentials(text, leak):
     assert "<secret>" in redact(text)
 
 
+def test_redact_leaves_prose_about_bearer_tokens_alone():
+    text = "refused: the bearer token is not valid"
+    assert redact(text) == text
+    assert redact("Authorization: bearer tokenABC123") == "Authorization: bearer <secret>"
+
+
+def test_library_loggers_are_quieted_by_their_real_names():
+    import trio_websocket  # noqa: F401  (its logger exists once imported)
+
+    setup_logging("debug")
+    assert logging.getLogger("trio-websocket").level == logging.WARNING  # its own, set
+
+
 def test_secrets_never_reach_a_line_in_either_format():
     record = _record("key %s for %s", Secret("routing-key-42"), "pagerduty")
     for formatter in (JsonFormatter(), TextFormatter()):

@@ -294,6 +294,10 @@ def test_daemon_down_is_exit_1_with_one_line(capsys, argv):
     assert out == ""
     assert err.startswith("tocsin: error: cannot reach Tocsin at " + url)
     assert err.count("\n") == 1
+    # A password in the URL is not repeated back.
+    port = url.rsplit(":", 1)[1]
+    code, _, err = run(capsys, f"http://ops:pa55word@127.0.0.1:{port}", *argv)
+    assert code == 1 and "pa55word" not in err and "ops:<secret>@" in err
 
 
 def test_daemon_down_as_a_process(tmp_path: Path):

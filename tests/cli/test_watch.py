@@ -160,6 +160,8 @@ def test_a_daemon_that_is_down_is_one_line_and_exit_1():
     assert line.startswith(f"tocsin: error: cannot reach Tocsin at {url} (")
     assert "Connection refused" in line  # what went wrong, not the wrapper's name
     assert "is `tocsin run` running there?" in line  # as the other commands say it
+    proc = _watch("--url", url.replace("http://", "http://ops:pa55word@"))
+    assert proc.returncode == 1 and "pa55word" not in proc.stderr
 
 
 class _Relay:

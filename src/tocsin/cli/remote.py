@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import orjson
 
+from tocsin.logs import redact
+
 __all__ = [
     "DEFAULT_URL",
     "Api",
@@ -68,10 +70,11 @@ class Api:
     """A synchronous client for one daemon. Every method raises `CommandFailed`."""
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/")
+        url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.has_token = bool(token)
-        self._client = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        self._client = httpx.Client(base_url=url, headers=headers, timeout=timeout)
+        self.url = redact(url)  # for messages: no user:password@ of a URL
 
     def close(self) -> None:
         self._client.close()

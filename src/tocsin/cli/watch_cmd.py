@@ -27,6 +27,7 @@ import trio
 from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection, open_websocket_url
 
 from tocsin.cli.remote import DEFAULT_URL
+from tocsin.logs import redact
 
 __all__ = ["add_parser", "format_line", "stream_url"]
 
@@ -170,7 +171,7 @@ async def watch(
         except (OSError, HandshakeError, trio.BrokenResourceError) as exc:
             if not connected_once:
                 return _fail(
-                    f"cannot reach Tocsin at {args.url} ({_why(exc)}): is `tocsin run` running "
+                    f"cannot reach Tocsin at {redact(args.url)} ({_why(exc)}): is `tocsin run` running "
                     "there? (set --url or $TOCSIN_URL)"
                 )
             _note(f"connection lost ({_why(exc)}); retrying after seq {since}")
