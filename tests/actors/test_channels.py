@@ -300,6 +300,39 @@ async def test_a_circuit_open_too_long_reroutes_to_the_route_fallback(store, clo
         del rt
 
 
+async def test_after_the_fallback_took_over_the_circuit_still_probes_and_closes(
+    store, clock, autojump_clock
+):
+    """Every notice of the destination has a fallback: once they reroute, one must still
+    probe the destination when the circuit lets one through, and the circuit close when it
+    is back (it stayed open for good: nothing ever probed it)."""
+    settings = attrs.evolve(
+        FAST,
+        fallback_after=timedelta(minutes=5),
+        breaker=BreakerSettings(consecutive_failures=2, open_for=timedelta(minutes=1)),
+    )
+    broken = ScriptedChannel("slack[0]", destination="broken")
+    broken.script = [retryable(503)] * 1000
+    spare = ScriptedChannel("email[0]", destination="spare")
+    notifier = ChannelNotifier(settings=settings, fallbacks={"root": "oncall-email"})
+    notifier.add_channel("team", broken)
+    notifier.add_channel("oncall-email", spare)
+    async with running(store, clock, notifier) as rt:
+        state = GroupState.initial("a")
+        state.policy = attrs.evolve(state.policy or _policy(), route_id="root")
+        notifier.request(_request("A", 1), state)
+        await trio.sleep(20 * 60)
+        assert [n.id for _, n in spare.sent] == ["A-1-1"]  # rerouted while it was down
+        assert not of_type(store, CircuitClosed)
+        broken.script = []  # the destination is back
+        notifier.request(_request("A", 2), state)
+        await trio.sleep(5 * 60)
+        assert of_type(store, CircuitClosed)
+        assert [n.id for _, n in broken.sent][-1] == "A-1-2"
+        assert [n.id for _, n in spare.sent] == ["A-1-1"]  # not rerouted again
+        del rt
+
+
 def _policy():
     from ..core.lifecycle_harness import POLICY
 

@@ -244,17 +244,20 @@ class ChannelActor:
         while True:
             breaker = self.breaker  # a reload may swap it (`rebind`)
             now = clock.now()
+            # First whether it may go: once the circuit has been open long enough, the next
+            # notice is the probe, fallback or not. (Asking after rerouting left a circuit
+            # whose notices all have a fallback open for good: nothing ever probed it.)
+            allowed, transition = breaker.acquire(now)
+            if transition is Transition.HALF_OPENED:
+                log.info("%s: circuit half-open, probing", self.key)
+            if allowed:
+                return waited, breaker
             reroute_at = None
             if fallback is not None and breaker.opened_at is not None:
                 reroute_at = breaker.opened_at + self.settings.fallback_after
                 if now >= reroute_at:
                     await self.notifier.reroute(notice, self, fallback, breaker.open_duration(now))
                     return None
-            allowed, transition = breaker.acquire(now)
-            if transition is Transition.HALF_OPENED:
-                log.info("%s: circuit half-open, probing", self.key)
-            if allowed:
-                return waited, breaker
             waited = True
             deadlines = [t for t in (breaker.retry_at(), reroute_at) if t is not None]
             wake = clock.deadline(min(deadlines)) if deadlines else float("inf")
