@@ -229,3 +229,28 @@ def test_check_reports_a_go_template_that_does_not_compile(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "alertmanager.yml:7:16: receivers[0].slack_configs[0].title:" in out
     assert 'function "nosuchfunc" not defined' in out
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{% block summary %}{{ x | nosuchfilter }}{% endblock %}", "nosuchfilter"),
+        ("{% if %}", "warning.j2:1"),
+        ('{% extends "builtin/nosuch.j2" %}', "extends or includes 'builtin/nosuch.j2'"),
+    ],
+)
+def test_check_and_channels_test_refuse_a_jinja2_template_that_would_fail(
+    tmp_path, capsys, source, message
+):
+    """What `tocsin run` would refuse (or fail on when rendering), `config check` reports,
+    and `channels test` says in one line instead of a traceback."""
+    from tocsin.cli.main import main as tocsin_main
+
+    (tmp_path / "warning.j2").write_text(source)
+    config = tmp_path / "alertmanager.yml"
+    config.write_text("route: {receiver: r}\ntemplates: ['*.j2']\nreceivers: [{name: r}]\n")
+    assert tocsin_main(["config", "check", str(config)]) == 1
+    assert message in capsys.readouterr().out
+    assert tocsin_main(["channels", "test", "--config", str(config), "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "the configuration has problems" in err and err.count("\n") == 1

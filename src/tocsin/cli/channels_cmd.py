@@ -198,8 +198,11 @@ def _delivered(channel: Channel, status: int | None) -> str:
 
 @remote_command
 def cmd_test(args: argparse.Namespace) -> int:
+    from tocsin.actors.channels import ChannelNotifier
+
     try:
         config = load(args.config, os.environ)
+        ChannelNotifier.check_config(config)  # templates: a problem here, not a traceback later
     except ConfigError as exc:
         raise CommandFailed(f"the configuration has problems: {str(exc).splitlines()[0]}") from exc
     unknown = [r for r in args.receivers if r not in config.receivers]

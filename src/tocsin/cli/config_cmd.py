@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tocsin.adapters.channels.factory import check_templates
+from tocsin.actors.channels import ChannelNotifier
 from tocsin.config import Config, ConfigError, load
 from tocsin.config.default import VARIABLES, default_yaml
 from tocsin.config.dump import dump_config
@@ -162,7 +162,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             config = load(path, env)
             # The templates too: a field that does not compile is a load error, as at start-up.
-            check_templates(config)
+            ChannelNotifier.check_config(config)  # Jinja2 files, Go files and fields
         except ConfigError as exc:
             failed += 1
             count = len(exc.problems)

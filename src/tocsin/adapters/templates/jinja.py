@@ -35,6 +35,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 import jinja2
+import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -262,6 +263,29 @@ class JinjaRenderer:
                 problems.append(
                     Problem(file, None, None, "templates", f"template {exc.name!r} not found")
                 )
+        # A parent or include that does not exist fails only when rendered: check the names
+        # written out (`{% extends "builtin/alert.j2" %}`) now, so a load refuses them.
+        env = self._envs[False]
+        for name, source in custom.items():
+            try:
+                referenced = jinja2.meta.find_referenced_templates(env.parse(source))
+            except jinja2.TemplateSyntaxError:
+                continue  # reported above
+            for parent in referenced:
+                if parent is None:
+                    continue  # a name computed at render time
+                try:
+                    loader.get_source(env, parent)
+                except jinja2.TemplateNotFound:
+                    problems.append(
+                        Problem(
+                            self._files[name],
+                            None,
+                            None,
+                            "templates",
+                            f"extends or includes {parent!r}, which is no template",
+                        )
+                    )
         if problems:
             raise ConfigError(problems)
 
