@@ -108,10 +108,22 @@ async def test_a_failing_integration_raises_an_alert(runtime, clock, probes, aut
             )
             for _ in range(18)
         ]
+        # Another receiver's slack[0], a different destination, all delivered: not mixed in
+        # (120 attempts together would be 1.7% failed, under the threshold).
+        events += [
+            NotificationDelivered(
+                attempt=1,
+                status_code=200,
+                integration="slack[0]",
+                at=clock.now(),
+                **{**common, "receiver": "other-team"},
+            )
+            for _ in range(100)
+        ]
         await rt.log.append(events)  # 2 of 20 attempts failed: 10% > 5%
         await sleep_until(clock, T0 + 2 * MIN)
         [(_reason, labels)] = labels_of(rec, "TocsinNotificationFailures")
-        assert labels["integration"] == "slack[0]"
+        assert (labels["receiver"], labels["integration"]) == ("slack", "slack[0]")
 
 
 async def test_slow_ingest_raises_an_alert(runtime, clock, probes, autojump_clock):

@@ -11,7 +11,7 @@ monitor sees clear).
 
 Conditions (alertname, severity):
 - `TocsinNotificationFailures` (warning): more than 5% of delivery attempts of an integration
-  failed over 5 minutes (with at least 10 attempts, so one failure of two is not a storm);
+  (of one receiver) failed over 5 minutes (with at least 10 attempts, so one failure of two is not a storm);
 - `TocsinIngestSlow` (warning): ingest p95 latency above 1 s over 5 minutes;
 - `TocsinMemoryHigh` (critical): memory above 85% of the cgroup's (or the configured) limit;
 - `TocsinJournalDiskLow` (critical): less than 10% free on the journal's file system;
@@ -130,7 +130,9 @@ class SelfMonitor:
         self.settings = settings
         self.probes = probes or SystemProbes()
         self.data_dir = data_dir
-        self._attempts: dict[str, deque[tuple[datetime, bool]]] = {}
+        # (receiver, integration) -> its delivery attempts in the window: `slack[0]` names an
+        # integration within a receiver, so the receiver tells the destinations apart.
+        self._attempts: dict[tuple[str, str], deque[tuple[datetime, bool]]] = {}
         self._ingest: deque[tuple[datetime, float]] = deque()
         self._open_since: dict[tuple[str, str], datetime] = {}
         self._active: set[Condition] = set()
@@ -144,7 +146,8 @@ class SelfMonitor:
     def observe(self, ev: Event, world: World) -> None:
         if isinstance(ev, NotificationDelivered | NotificationFailed):
             ok = isinstance(ev, NotificationDelivered)
-            self._attempts.setdefault(ev.integration, deque()).append((ev.at, ok))
+            key = (ev.receiver, ev.integration)
+            self._attempts.setdefault(key, deque()).append((ev.at, ok))
         elif isinstance(ev, CircuitOpened):
             self._open_since.setdefault((ev.receiver, ev.integration), ev.at)
         elif isinstance(ev, CircuitClosed):
@@ -205,7 +208,7 @@ class SelfMonitor:
     def conditions(self, now: datetime) -> list[Condition]:
         s, out = self.settings, []
         since = now - s.window
-        for integration, attempts in self._attempts.items():
+        for (receiver, integration), attempts in self._attempts.items():
             while attempts and attempts[0][0] < since:
                 attempts.popleft()
             failed = sum(1 for _, ok in attempts if not ok)
@@ -213,9 +216,9 @@ class SelfMonitor:
                 out.append(
                     Condition(
                         "TocsinNotificationFailures",
-                        (("integration", integration),),
-                        f"{failed} of {len(attempts)} delivery attempts via {integration} failed "
-                        f"in the last {s.window}",
+                        (("receiver", receiver), ("integration", integration)),
+                        f"{failed} of {len(attempts)} delivery attempts to {receiver} via "
+                        f"{integration} failed in the last {_minutes(s.window)}",
                     )
                 )
         while self._ingest and self._ingest[0][0] < since:
@@ -312,3 +315,9 @@ class SelfMonitor:
         while True:
             await trio.sleep(self.settings.check_interval.total_seconds())
             await self.check()
+
+
+def _minutes(td: timedelta) -> str:
+    """A window as people write it: 5m, 90s."""
+    secs = int(td.total_seconds())
+    return f"{secs // 60}m" if secs % 60 == 0 else f"{secs}s"
