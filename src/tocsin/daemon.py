@@ -238,6 +238,8 @@ class Daemon:
         tune_gc()  # the CLI did already; a daemon embedded elsewhere gets it too
         config = self.config
         self._check_listen(config)
+        for line in config.unsupported_integrations():
+            log.warning("%s", line)
         for receiver, integration in config.log_integrations():
             log.warning(
                 "receiver %s: %s%s has no credentials (%s); it will only log what it would send",

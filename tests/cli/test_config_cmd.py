@@ -254,3 +254,13 @@ def test_check_and_channels_test_refuse_a_jinja2_template_that_would_fail(
     assert tocsin_main(["channels", "test", "--config", str(config), "--dry-run"]) == 1
     err = capsys.readouterr().err
     assert "the configuration has problems" in err and err.count("\n") == 1
+
+
+def test_check_warns_of_a_pagerduty_integration_with_only_a_v1_service_key(tmp_path, capsys):
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(
+        "route: {receiver: r}\nreceivers:\n  - name: r\n    pagerduty_configs: [{service_key: k}]\n"
+    )
+    code, out, _ = run(capsys, "check", str(config))
+    assert code == 0
+    assert "warning: receiver r: pagerduty_configs[0] has only a service_key" in out

@@ -177,6 +177,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("\n".join(summary(config)))
         for warning in config.warnings:
             print(f"warning: {warning}")
+        for line in config.unsupported_integrations():
+            print(f"warning: {line}")
         for line in config.log_channel_notes():
             print(f"note: {line}")
         print()

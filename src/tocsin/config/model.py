@@ -377,6 +377,17 @@ class Config:
             if isinstance(i, LogConfig)
         ]
 
+    def unsupported_integrations(self) -> list[str]:
+        """One line per integration that will only log because Tocsin cannot send what it is
+        configured for (PagerDuty's Events API v1 `service_key` alone)."""
+        return [
+            f"receiver {r.name}: pagerduty_configs[{i}] has only a service_key (Events API v1, "
+            "not supported): it will only log what it would send; give it a routing_key"
+            for r in self.receivers.values()
+            for i, c in enumerate(x for x in r.integrations if isinstance(x, PagerdutyConfig))
+            if c.service_key and not c.routing_key
+        ]
+
     def log_channel_notes(self) -> list[str]:
         """One line per reason why channels only log: what `tocsin run` says at startup.
 
