@@ -264,3 +264,9 @@ def test_check_warns_of_a_pagerduty_integration_with_only_a_v1_service_key(tmp_p
     code, out, _ = run(capsys, "check", str(config))
     assert code == 0
     assert "warning: receiver r: pagerduty_configs[0] has only a service_key" in out
+
+
+def test_show_source_without_default_is_a_usage_error(config_file: Path, capsys) -> None:
+    code, out, err = run(capsys, "show", "--source", str(config_file))
+    assert code == 2 and out == ""
+    assert "use it with --default" in err and err.count("\n") == 1

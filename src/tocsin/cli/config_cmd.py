@@ -234,6 +234,13 @@ def _status(value: str | None, default: str | None, secret: bool) -> tuple[str, 
 @_pipe_safe
 def cmd_show(args: argparse.Namespace) -> int:
     env = os.environ
+    if args.source and not args.default:
+        print(
+            "tocsin config show: --source shows the built-in default's generated YAML: use it "
+            "with --default (a file's source is the file itself)",
+            file=sys.stderr,
+        )
+        return 2
     if args.default and args.source:
         try:
             sys.stdout.write(default_yaml(env))
