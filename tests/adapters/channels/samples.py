@@ -45,6 +45,7 @@ def notification(
     ack_by: str | None = None,
     episode: int = 1,
     seq: int = 1,
+    level: int = 0,
 ) -> Notification:
     alerts = alerts or (alert(),)
     req = NotificationRequested(
@@ -52,7 +53,7 @@ def notification(
         f"{gid}-{episode}-{seq}",
         receiver,
         reason,
-        0,
+        level,
         episode,
         tuple(a.fingerprint for a in alerts if a.firing),
         tuple(a.fingerprint for a in alerts if not a.firing),
@@ -64,6 +65,6 @@ def notification(
         '{}:{alertname="DiskFull"}',
         Labels.of({"alertname": alerts[0].alert.labels["alertname"]}),
         alerts,
-        0,
+        level,
         ack_by,
     )

@@ -49,6 +49,22 @@ async def test_trigger_acknowledge_resolve_on_one_incident(pd):
     assert set(ack) == set(resolve) == {"routing_key", "event_action", "dedup_key"}
 
 
+async def test_the_escalation_level_is_the_same_everywhere_and_absent_without_a_policy(pd):
+    """-1 is a route without an escalation policy: PagerDuty's details and the built-in text
+    leave the level out (the text said 0 while PagerDuty said -1); a real level shows in both."""
+    k = kit()
+    async with httpx.AsyncClient() as client:
+        for level in (-1, 1):
+            n = notification(level=level, seq=level + 2)
+            await channel(pd, client).deliver(n)
+            text = k.renderer.render(k.data(n), channel="slack", fmt="text").text
+            assert ("Escalation level 1" in text) is (level == 1), text
+            assert "Escalation level 0" not in text and "Escalation level -1" not in text
+    without, with_ = ((await pd.state())["events"])
+    assert "escalation_level" not in without["payload"]["custom_details"]
+    assert with_["payload"]["custom_details"]["escalation_level"] == 1
+
+
 async def test_summary_is_cut_to_1024_and_severities_map(pd):
     long = alert(ann_summary="s" * 3000, severity="high")
     async with httpx.AsyncClient() as client:

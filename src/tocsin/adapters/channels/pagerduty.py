@@ -176,11 +176,12 @@ class PagerdutyAdapter:
             "group_labels": data["groupLabels"],
             "common_labels": data["commonLabels"],
             "common_annotations": data["commonAnnotations"],
-            "escalation_level": data["escalation_level"],
             "reason": data["reason"],
             "tocsin_group": data["group_id"],
             **self.details,
         }
+        if data["escalation_level"] >= 0:  # -1: the route has no escalation policy
+            details.setdefault("escalation_level", data["escalation_level"])
         return summary, details
 
     def receipt(self, n: Notification, response: httpx.Response) -> Receipt:
