@@ -414,3 +414,28 @@ def test_channels_test_unknown_receiver_and_bad_config(tmp_path, capsys):
     assert main(["channels", "test", "--config", bad]) == 1
     err = capsys.readouterr().err
     assert "the configuration has problems" in err and err.count("\n") == 1
+
+
+def test_channels_test_dry_run_shows_the_mail_as_it_would_be_sent(tmp_path, capsys):
+    """With configured headers and a Go-template subject, the preview is the real mail
+    (it was Tocsin's default subject, without the headers)."""
+    path = _config(
+        tmp_path,
+        """\
+route: {receiver: mail}
+receivers:
+  - name: mail
+    email_configs:
+      - to: oncall@example.com
+        from: tocsin@example.com
+        smarthost: '127.0.0.1:25'
+        require_tls: false
+        headers:
+          X-Team: platform
+          Subject: 'GO {{ .CommonLabels.alertname }} {{ .Status }}'
+""",
+    )
+    assert main(["channels", "test", "--config", path, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "X-Team: platform" in out
+    assert "Subject: GO TocsinChannelTest firing" in out

@@ -114,17 +114,9 @@ def preview(channel: Channel, n: Notification) -> str:
         text = body if isinstance(body, str) else orjson.dumps(body, option=orjson.OPT_INDENT_2)
         text = text if isinstance(text, str) else text.decode()
         return f"POST {_where(req.url)}/...\n{text}"
-    if channel.kind == "email":
-        from tocsin.adapters.channels.email import build_message
-
-        msg = build_message(
-            channel.kit,  # type: ignore[attr-defined]
-            n,
-            name=channel.name,
-            to=channel.to,  # type: ignore[attr-defined]
-            from_=channel.from_,  # type: ignore[attr-defined]
-        )
-        return msg.as_string()
+    message = getattr(channel, "message", None)  # email: the very mail it would send
+    if message is not None:
+        return str(message(n).as_string())
     kit = getattr(channel, "kit", None)
     if kit is not None:
         r = kit.renderer.render(

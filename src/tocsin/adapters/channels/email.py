@@ -159,8 +159,9 @@ class EmailChannel:
         self.implicit_tls = self.port == 465 if implicit_tls is None else implicit_tls
         self.go = go
 
-    async def deliver(self, n: Notification) -> Receipt:
-        msg = build_message(
+    def message(self, n: Notification) -> EmailMessage:
+        """The mail this channel sends for `n` (what `tocsin channels test --dry-run` shows)."""
+        return build_message(
             self.kit,
             n,
             name=self.name,
@@ -169,6 +170,9 @@ class EmailChannel:
             headers=self.headers,
             go=self.go,
         )
+
+    async def deliver(self, n: Notification) -> Receipt:
+        msg = self.message(n)
         try:
             await trio.to_thread.run_sync(self._send, msg, abandon_on_cancel=True)
         except (smtplib.SMTPException, OSError) as exc:
