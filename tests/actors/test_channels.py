@@ -275,7 +275,11 @@ async def test_send_resolved_false_skips_resolved_only_notifications_visibly(
         assert closing.integration == "none"
 
 
-async def test_a_circuit_open_too_long_reroutes_to_the_route_fallback(store, clock, autojump_clock):
+def _down_with_a_fallback() -> tuple[ScriptedChannel, ScriptedChannel, ChannelNotifier, GroupState]:
+    """Receiver `team` (slack[0], down: every attempt 503) on a route whose fallback is
+    `oncall-email` (email[0], up); the circuit opens after 2 failures for 1 minute, and the
+    fallback takes over after 5. Returns (the broken channel, the spare one, the notifier,
+    a group on that route)."""
     settings = attrs.evolve(
         FAST,
         fallback_after=timedelta(minutes=5),
@@ -287,9 +291,14 @@ async def test_a_circuit_open_too_long_reroutes_to_the_route_fallback(store, clo
     notifier = ChannelNotifier(settings=settings, fallbacks={"root": "oncall-email"})
     notifier.add_channel("team", broken)
     notifier.add_channel("oncall-email", spare)
+    state = GroupState.initial("a")
+    state.policy = attrs.evolve(state.policy or _policy(), route_id="root")
+    return broken, spare, notifier, state
+
+
+async def test_a_circuit_open_too_long_reroutes_to_the_route_fallback(store, clock, autojump_clock):
+    _broken, spare, notifier, state = _down_with_a_fallback()
     async with running(store, clock, notifier) as rt:
-        state = GroupState.initial("a")
-        state.policy = attrs.evolve(state.policy or _policy(), route_id="root")
         notifier.request(_request("A", 1), state)
         await trio.sleep(20 * 60)
         (rerouted,) = of_type(store, NotificationRerouted)
@@ -306,20 +315,8 @@ async def test_after_the_fallback_took_over_the_circuit_still_probes_and_closes(
     """Every notice of the destination has a fallback: once they reroute, one must still
     probe the destination when the circuit lets one through, and the circuit close when it
     is back (it stayed open for good: nothing ever probed it)."""
-    settings = attrs.evolve(
-        FAST,
-        fallback_after=timedelta(minutes=5),
-        breaker=BreakerSettings(consecutive_failures=2, open_for=timedelta(minutes=1)),
-    )
-    broken = ScriptedChannel("slack[0]", destination="broken")
-    broken.script = [retryable(503)] * 1000
-    spare = ScriptedChannel("email[0]", destination="spare")
-    notifier = ChannelNotifier(settings=settings, fallbacks={"root": "oncall-email"})
-    notifier.add_channel("team", broken)
-    notifier.add_channel("oncall-email", spare)
+    broken, spare, notifier, state = _down_with_a_fallback()
     async with running(store, clock, notifier) as rt:
-        state = GroupState.initial("a")
-        state.policy = attrs.evolve(state.policy or _policy(), route_id="root")
         notifier.request(_request("A", 1), state)
         await trio.sleep(20 * 60)
         assert [n.id for _, n in spare.sent] == ["A-1-1"]  # rerouted while it was down

@@ -60,7 +60,7 @@ async def test_the_escalation_level_is_the_same_everywhere_and_absent_without_a_
             text = k.renderer.render(k.data(n), channel="slack", fmt="text").text
             assert ("Escalation level 1" in text) is (level == 1), text
             assert "Escalation level 0" not in text and "Escalation level -1" not in text
-    without, with_ = ((await pd.state())["events"])
+    without, with_ = (await pd.state())["events"]
     assert "escalation_level" not in without["payload"]["custom_details"]
     assert with_["payload"]["custom_details"]["escalation_level"] == 1
 
