@@ -127,14 +127,31 @@ def default_runtime_settings(config: Config, env: Mapping[str, str]) -> RuntimeS
     """The daemon's runtime: self-monitoring on (its alerts carry `source="tocsin"`), alerts
     without `endsAt` expiring after `global.resolve_timeout`. `tocsin.watchdog_alertname` (or
     `$TOCSIN_WATCHDOG_ALERTNAME`), e.g. `Watchdog`, makes that always-firing alert count as a
-    heartbeat."""
+    heartbeat. `$TOCSIN_MEMORY_LIMIT` (bytes, or with a K/M/G suffix, powers of 1024) is
+    what `TocsinMemoryHigh` compares with where the cgroup sets no limit. Raises `ValueError`
+    for a malformed variable."""
     watchdog = (
         config.tocsin.watchdog_alertname or env.get("TOCSIN_WATCHDOG_ALERTNAME", "").strip() or None
     )
+    limit = _bytes_of(env.get("TOCSIN_MEMORY_LIMIT", "").strip(), "TOCSIN_MEMORY_LIMIT")
     return RuntimeSettings(
-        selfmon=SelfMonitorSettings(watchdog_alertname=watchdog),
+        selfmon=SelfMonitorSettings(watchdog_alertname=watchdog, memory_limit_bytes=limit),
         resolve_timeout=config.global_.resolve_timeout,
     )
+
+
+_SIZE_SUFFIXES = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def _bytes_of(text: str, name: str) -> int | None:
+    """A size such as `2G`, `512M` or `1048576` (bytes); None for an empty one."""
+    if not text:
+        return None
+    number, suffix = text.rstrip("KMGTkmgtiIbB"), text[len(text.rstrip("KMGTkmgtiIbB")) :]
+    unit = _SIZE_SUFFIXES.get(suffix.upper().removesuffix("B").removesuffix("I"))
+    if not number.isdigit() or unit is None or int(number) == 0:
+        raise ValueError(f"${name} must be a size such as 2G, 512M or 1048576, got {text[:40]!r}")
+    return int(number) * unit
 
 
 class TimedJournal:

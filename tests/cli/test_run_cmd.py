@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tocsin.cli.main import main
+from tocsin.config import load_text
+from tocsin.daemon import default_runtime_settings
 from tocsin.journal import open_journal_reader
 
 from ..adapters.running_tocsin import RunningTocsin, free_port, running_tocsin, wait_for
@@ -205,6 +207,21 @@ def test_a_malformed_rate_limit_variable_is_reported(tmp_path: Path):
     )
     assert proc.returncode == 1
     assert b"cannot start: $TOCSIN_RATE_LIMIT must be a number, got 'fast'" in proc.stderr
+
+
+def test_the_memory_limit_variable_sets_what_memory_high_compares_with(tmp_path: Path):
+    config = load_text(CONFIG, env={})
+    settings = default_runtime_settings(config, {"TOCSIN_MEMORY_LIMIT": "512M"})
+    assert settings.selfmon is not None and settings.selfmon.memory_limit_bytes == 512 * 2**20
+    assert default_runtime_settings(config, {}).selfmon.memory_limit_bytes is None  # type: ignore[union-attr]
+    proc = subprocess.run(
+        [sys.executable, "-m", "tocsin.cli.main", "run", "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        timeout=30,
+        env={**os.environ, "TOCSIN_MEMORY_LIMIT": "lots"},
+    )
+    assert proc.returncode == 1
+    assert b"cannot start: $TOCSIN_MEMORY_LIMIT must be a size such as 2G" in proc.stderr
 
 
 def test_the_slack_interactions_endpoint_is_mounted_and_checks_signatures():

@@ -13,7 +13,8 @@ Conditions (alertname, severity):
 - `TocsinNotificationFailures` (warning): more than 5% of delivery attempts of an integration
   (of one receiver) failed over 5 minutes (with at least 10 attempts, so one failure of two is not a storm);
 - `TocsinIngestSlow` (warning): ingest p95 latency above 1 s over 5 minutes;
-- `TocsinMemoryHigh` (critical): memory above 85% of the cgroup's (or the configured) limit;
+- `TocsinMemoryHigh` (critical): memory above 85% of the configured limit (`tocsin run`:
+  `$TOCSIN_MEMORY_LIMIT`), else of the cgroup's;
 - `TocsinJournalDiskLow` (critical): less than 10% free on the journal's file system;
 - `TocsinCircuitOpen` (critical): a destination's circuit open for longer than 10 minutes;
 - `HeartbeatMissing` (critical): a heartbeat did not beat within its interval.
