@@ -173,3 +173,20 @@ async def test_history_reads_what_retention_kept():
         r = await api.client.get(f"/api/v1/groups/{gid}/history")
         assert r.status_code == 200
         assert r.json()["events"] == whole[2:]
+
+
+async def test_a_fingerprint_refused_by_every_group_names_each_and_why():
+    async with serving(ROUTES) as api:
+        await _post(api, alert("Breach", severity="critical", team="security"))
+        assert len(api.rt.world.groups) == 2  # the critical route continues to security's
+        fp = next(iter(next(iter(api.rt.world.groups.values())).alerts))
+        await trio.testing.wait_all_tasks_blocked()
+        r = await api.client.post(f"/api/v1/alerts/{fp}/ack", json={"by": "alice"})
+        assert r.status_code == 200  # one group acknowledged, security's refused
+        r = await api.client.post(f"/api/v1/alerts/{fp}/ack", json={"by": "alice"})
+        assert r.status_code == 409
+        detail = r.json()["detail"]
+        assert detail.startswith(f"every group of {fp} refused: group ")
+        assert "already acknowledged" in detail and "forbids acknowledgement" in detail
+        for gid in api.rt.world.groups:
+            assert f"group {gid}:" in detail

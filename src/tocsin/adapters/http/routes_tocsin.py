@@ -148,7 +148,12 @@ def tocsin_routes(ctx: ApiContext) -> list[Route]:
                 {"id": gid, "ok": True, "phase": state.phase.value if state else "resolved"}
             )
         if len(errors) == len(group_ids):
-            raise errors[0]
+            if len(group_ids) == 1:
+                raise errors[0]
+            # A fingerprint in several groups, refused by each: say which, and why.
+            first = errors[0]
+            why = "; ".join(f"group {r['id']}: {r['reason']}" for r in results)
+            raise ApiError(first.status, first.error, f"every group of {target} refused: {why}")
         return json_response({"id": target, "action": _VERBS[verb], "by": by, "groups": results})
 
     async def group(request: Request, who: Principal) -> Response:
