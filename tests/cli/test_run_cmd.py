@@ -157,13 +157,15 @@ def test_refuses_a_network_address_without_tokens(tmp_path: Path):
     assert b"Traceback" not in proc.stderr
 
 
-def _cannot_start(*args: str) -> str:
-    """`tocsin run ARGS` that must fail to start: its one `cannot start` line (no traceback)."""
+def _cannot_start(*args: str, env: dict[str, str] | None = None) -> str:
+    """`tocsin run ARGS` (with `env` added to the environment) that must fail to start: its
+    one `cannot start` line (no traceback)."""
     proc = subprocess.run(
         [sys.executable, "-m", "tocsin.cli.main", "run", *args],
         capture_output=True,
         timeout=30,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -199,14 +201,8 @@ def test_a_bad_config_file_is_reported_and_exit_1(tmp_path: Path):
 
 
 def test_a_malformed_rate_limit_variable_is_reported(tmp_path: Path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "tocsin.cli.main", "run", "--data-dir", str(tmp_path / "d")],
-        capture_output=True,
-        timeout=30,
-        env={**os.environ, "TOCSIN_RATE_LIMIT": "fast"},
-    )
-    assert proc.returncode == 1
-    assert b"cannot start: $TOCSIN_RATE_LIMIT must be a number, got 'fast'" in proc.stderr
+    line = _cannot_start("--data-dir", str(tmp_path / "d"), env={"TOCSIN_RATE_LIMIT": "fast"})
+    assert "cannot start: $TOCSIN_RATE_LIMIT must be a number, got 'fast'" in line
 
 
 def test_the_memory_limit_variable_sets_what_memory_high_compares_with(tmp_path: Path):
@@ -214,14 +210,8 @@ def test_the_memory_limit_variable_sets_what_memory_high_compares_with(tmp_path:
     settings = default_runtime_settings(config, {"TOCSIN_MEMORY_LIMIT": "512M"})
     assert settings.selfmon is not None and settings.selfmon.memory_limit_bytes == 512 * 2**20
     assert default_runtime_settings(config, {}).selfmon.memory_limit_bytes is None  # type: ignore[union-attr]
-    proc = subprocess.run(
-        [sys.executable, "-m", "tocsin.cli.main", "run", "--data-dir", str(tmp_path / "d")],
-        capture_output=True,
-        timeout=30,
-        env={**os.environ, "TOCSIN_MEMORY_LIMIT": "lots"},
-    )
-    assert proc.returncode == 1
-    assert b"cannot start: $TOCSIN_MEMORY_LIMIT must be a size such as 2G" in proc.stderr
+    line = _cannot_start("--data-dir", str(tmp_path / "d"), env={"TOCSIN_MEMORY_LIMIT": "lots"})
+    assert "cannot start: $TOCSIN_MEMORY_LIMIT must be a size such as 2G" in line
 
 
 def test_the_slack_interactions_endpoint_is_mounted_and_checks_signatures():
