@@ -85,11 +85,8 @@ class Snap:
 
 
 class Source:
-    def __init__(self, recs: list[Rec], snap: Snap | None) -> None:
-        self.recs, self.snap = recs, snap
-
-    def load_snapshot(self) -> Snap | None:
-        return self.snap
+    def __init__(self, recs: list[Rec]) -> None:
+        self.recs = recs
 
     def read(self, after: int = 0) -> list[Rec]:
         return [r for r in self.recs if r.seq > after]
@@ -100,9 +97,9 @@ def test_rebuild_starts_from_the_snapshot_unless_it_is_after_the_moment():
     whole = fold(World(), recs)
     half = len(recs) // 2
     snap = Snap(half, recs[half - 1].ts, fold(World(), recs[:half]).to_snapshot())
-    assert rebuild(Source(recs, snap)) == whole
+    assert rebuild(Source(recs), snap) == whole
     # The snapshot is what counts up to its seq: records before it are not read again.
-    assert rebuild(Source(recs[half:], snap)) == whole
+    assert rebuild(Source(recs[half:]), snap) == whole
     bound = recs[0].ts
     early = Snap(snap.seq, bound + 1, snap.payload)  # stamped after the moment: not used
-    assert rebuild(Source(recs, early), until_us=bound) == fold(World(), recs, until_us=bound)
+    assert rebuild(Source(recs), early, until_us=bound) == fold(World(), recs, until_us=bound)

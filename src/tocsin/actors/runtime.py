@@ -150,10 +150,10 @@ def recover_world(journal: Journal) -> tuple[World, int]:
 
     The collector is paused while it runs and what it built is frozen out of its way after:
     the daemon's state lives for the process's life (`core.replay.gc_paused`)."""
-    started_at: list[int] = []
     with gc_paused(freeze=True):
-        world = rebuild(journal, started_at=started_at)
-    return world, world.applied_seq - started_at[0]
+        snapshot = journal.load_snapshot()
+        world = rebuild(journal, snapshot)
+    return world, world.applied_seq - (snapshot.seq if snapshot is not None else 0)
 
 
 class Runtime:

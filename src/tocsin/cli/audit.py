@@ -37,7 +37,7 @@ from tocsin.core.group_state import GroupState, Phase
 from tocsin.core.replay import gc_paused, rebuild
 from tocsin.core.silences import silence_state
 from tocsin.core.world import World
-from tocsin.journal import JournalReader, Snapshot, StoredRecord
+from tocsin.journal import JournalReader, StoredRecord
 
 __all__ = [
     "duration",
@@ -69,21 +69,8 @@ def world_at(reader: JournalReader, at_us: int | None) -> World:
     only the records after the oldest kept one). Raises `RecordsCompacted` when the moment
     lies before what retention kept."""
     with gc_paused():
-        return rebuild(_AsOf(reader, at_us), until_us=at_us, skip_undecodable=True)
-
-
-class _AsOf:
-    """`reader`, whose snapshot is the newest taken at or before `at_us`."""
-
-    def __init__(self, reader: JournalReader, at_us: int | None) -> None:
-        self.reader = reader
-        self.at_us = at_us
-
-    def load_snapshot(self) -> Snapshot | None:
-        return self.reader.load_snapshot(until_ts=self.at_us)
-
-    def read(self, after: int = 0) -> Iterator[StoredRecord]:
-        return self.reader.read(after)
+        snapshot = reader.load_snapshot(until_ts=at_us)
+        return rebuild(reader, snapshot, until_us=at_us, skip_undecodable=True)
 
 
 def records_kept(reader: JournalReader, after: int = 0) -> tuple[Iterator[StoredRecord], str]:

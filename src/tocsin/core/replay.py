@@ -44,7 +44,6 @@ class SnapshotLike(Protocol):
 class Source(Protocol):
     """Where the records come from: the journal, or its read-only reader."""
 
-    def load_snapshot(self) -> SnapshotLike | None: ...
     def read(self, after: int = 0) -> Iterable[RecordLike]: ...
 
 
@@ -119,23 +118,20 @@ def fold(
 
 def rebuild(
     source: Source,
+    snapshot: SnapshotLike | None,
     *,
     until_us: int | None = None,
     skip_undecodable: bool = False,
-    started_at: list[int] | None = None,
 ) -> World:
-    """The world from `source`: its newest snapshot (if not stamped after `until_us`), then
-    every later record up to `until_us` (`fold`). Raises what reading raises, e.g. the
-    journal's `RecordsCompacted` when the moment lies before what retention kept.
-    `started_at`, when given, gets the seq the fold started after (the snapshot's, or 0)."""
-    snap = source.load_snapshot()
-    if snap is not None and (until_us is None or snap.ts <= until_us):
-        world = World.from_snapshot(snap.payload)
-        world.applied_seq = snap.seq
-    else:
+    """The world from `snapshot` (the caller picks it: the newest, or the newest taken by a
+    moment; None, or one stamped after `until_us`: from nothing), then every later record of
+    `source` up to `until_us` (`fold`). Raises what reading raises, e.g. the journal's
+    `RecordsCompacted` when the records after the snapshot are no longer all stored."""
+    if snapshot is None or (until_us is not None and snapshot.ts > until_us):
         world = World()
-    if started_at is not None:
-        started_at.append(world.applied_seq)
+    else:
+        world = World.from_snapshot(snapshot.payload)
+        world.applied_seq = snapshot.seq
     return fold(
         world,
         source.read(after=world.applied_seq),
