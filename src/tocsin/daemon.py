@@ -92,6 +92,7 @@ __all__ = [
     "StartupError",
     "default_runtime_settings",
     "rules_of",
+    "sole_exception",
 ]
 
 log = logging.getLogger("tocsin.daemon")
@@ -104,6 +105,14 @@ NotifierFactory = Callable[[Config], Notifier]
 
 class StartupError(Exception):
     """The daemon cannot start as asked (the message says why and what to do)."""
+
+
+def sole_exception(exc: BaseException) -> BaseException:
+    """`exc` out of the exception groups that hold it alone: trio's task groups (the daemon's
+    and Hypercorn's) wrap what is raised in them, one group per nursery it crossed."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
 
 @attrs.frozen
@@ -286,9 +295,7 @@ class Daemon:
                 try:
                     self.url = await nursery.start(http)
                 except (OSError, BaseExceptionGroup) as exc:
-                    leaf = exc  # Hypercorn's own task groups may wrap the bind's error
-                    while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
-                        leaf = leaf.exceptions[0]
+                    leaf = sole_exception(exc)  # Hypercorn's task groups may wrap the bind's
                     if isinstance(leaf, OSError):
                         raise StartupError(f"cannot listen on {self.listen}: {leaf}") from exc
                     raise

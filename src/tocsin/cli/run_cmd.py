@@ -21,7 +21,7 @@ import trio
 
 from tocsin.actors.ports import Notifier
 from tocsin.config import Config, ConfigError
-from tocsin.daemon import Daemon, RunOptions, StartupError
+from tocsin.daemon import Daemon, RunOptions, StartupError, sole_exception
 from tocsin.journal import JournalError
 
 log = logging.getLogger("tocsin.run")
@@ -109,8 +109,7 @@ def _why_not_started(exc: BaseException) -> str | None:
     user can act on — a template that does not compile, an address in use, a journal that
     cannot be opened, locked or corrupt, a data directory that cannot be written — however
     deep in the daemon's task groups it was raised; None for anything else."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
+    exc = sole_exception(exc)
     if isinstance(exc, ConfigError):  # a receiver's template that does not compile
         return f"the configuration has problems:\n{exc}"
     if isinstance(exc, StartupError | JournalError | OSError):
