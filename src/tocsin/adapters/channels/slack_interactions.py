@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tocsin.adapters.channels.slack import ACTION_ACK, ACTION_RESOLVE, ACTION_SILENCE
+from tocsin.adapters.http.auth import unix_seconds
 from tocsin.adapters.http.context import read_body
 from tocsin.adapters.http.errors import ApiError
 from tocsin.core.events import SilenceData
@@ -79,9 +80,10 @@ class SlackInteractions:
         signature = headers.get("x-slack-signature")
         if not ts or not signature:
             return "missing X-Slack-Request-Timestamp or X-Slack-Signature"
-        if not (ts.isascii() and ts.isdigit() and len(ts) <= 12):
+        when = unix_seconds(ts)
+        if when is None:
             return "bad X-Slack-Request-Timestamp (Unix seconds expected)"
-        if abs(self.rt.clock.now().timestamp() - int(ts)) > MAX_SKEW:
+        if abs(self.rt.clock.now().timestamp() - when) > MAX_SKEW:
             return "stale request (timestamp more than 5 minutes away)"
         given = signature.encode("utf-8", "replace")
         if not hmac.compare_digest(sign(self.secret, ts, body).encode(), given):

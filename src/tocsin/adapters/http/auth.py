@@ -40,6 +40,7 @@ __all__ = [
     "RateLimiter",
     "ReplayGuard",
     "sign_webhook",
+    "unix_seconds",
     "verify_webhook_signature",
 ]
 
@@ -111,6 +112,13 @@ class Authenticator:
 
 def _unauthorized(detail: str) -> ApiError:
     return ApiError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def unix_seconds(text: str) -> int | None:
+    """A request timestamp header's Unix seconds, or None unless it is plain digits of a
+    sensible length (`nan`, `1e9`, `-5` and 400 digits are not times; a float would let the
+    first pass any freshness check, and the last overflow one)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
 
 
 class ReplayGuard:
@@ -191,9 +199,9 @@ def verify_webhook_signature(
         raise _unauthorized(
             "this webhook requires a signature: send X-Tocsin-Timestamp and X-Tocsin-Signature"
         )
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+    ts = unix_seconds(timestamp)
+    if ts is None:
         raise _unauthorized(f"X-Tocsin-Timestamp must be unix seconds, got {timestamp[:40]!r}")
-    ts = int(timestamp)
     if abs(now - ts) > window:
         raise _unauthorized(
             f"X-Tocsin-Timestamp {ts} is {abs(now - ts):.0f}s away from now "
