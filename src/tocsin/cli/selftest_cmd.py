@@ -139,13 +139,13 @@ def _run_start(api: Api, group_id: str, run: str) -> int:
         data = ev.get("data") or {}
         labels = (data.get("alert") or {}).get("labels") or {}
         if ev["type"] == "alert.received" and labels.get("tocsin_run") == run:
-            opened_with_it = (
+            if (
                 previous is not None
                 and previous["type"] == "group.opened"
                 and previous["ts"] == ev["ts"]  # one append: the same journal timestamp
-            )
-            start = previous if opened_with_it and previous is not None else ev
-            return int(start["seq"]) - 1
+            ):
+                return int(previous["seq"]) - 1
+            return int(ev["seq"]) - 1
         previous = ev
     return 0
 
